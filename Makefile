@@ -1,0 +1,35 @@
+# Quick start: `make demo` and `make test` on a machine with Python 3.11 and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test test-all docs bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes (the stamp is older than it).
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
+	touch $@ $(VENV)/.installed-demo
+
+demo: $(VENV)/.installed-demo
+	$(BIN)/mmlearn demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+# Also the tests marked slow (each is also covered by a benchmark script).
+test-all: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+bench: $(VENV)/.installed-test
+	$(BIN)/mmlearn bench --out bench-out
+
+clean:
+	rm -rf $(VENV) build *.egg-info docs/_build bench-out

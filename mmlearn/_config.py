@@ -1,0 +1,107 @@
+"""Global configuration for mmlearn, modelled on :func:`sklearn.get_config`."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+_DEVICES = ("auto", "cpu", "cuda")
+_global_config: dict[str, Any] = {"device": "auto"}
+_threadlocal = threading.local()
+
+
+def _get_threadlocal_config() -> dict[str, Any]:
+    if not hasattr(_threadlocal, "global_config"):
+        _threadlocal.global_config = _global_config.copy()
+    return _threadlocal.global_config
+
+
+def get_config() -> dict[str, Any]:
+    """Return a copy of the current mmlearn configuration.
+
+    Returns
+    -------
+    config : dict
+        Keys are the parameter names of :func:`set_config`.
+
+    See Also
+    --------
+    config_context : Context manager for a temporary configuration.
+    set_config : Set the global configuration.
+
+    Examples
+    --------
+    >>> import mmlearn
+    >>> mmlearn.get_config()["device"]
+    'auto'
+    """
+    return _get_threadlocal_config().copy()
+
+
+def set_config(device: str | None = None) -> None:
+    """Set the global mmlearn configuration.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"}, default=None
+        Where feature kernels and XGBoost members run. ``"auto"`` picks the
+        GPU when CuPy imports and a GPU answers, else the CPU; ``"cuda"``
+        demands a GPU and raises when there is none. ``None`` leaves the
+        setting unchanged.
+
+    See Also
+    --------
+    config_context : Context manager for a temporary configuration.
+    get_config : Retrieve the current configuration.
+
+    Examples
+    --------
+    >>> import mmlearn
+    >>> mmlearn.set_config(device="cpu")
+    >>> mmlearn.get_config()["device"]
+    'cpu'
+    >>> mmlearn.set_config(device="auto")
+    """
+    config = _get_threadlocal_config()
+    if device is not None:
+        if device not in _DEVICES:
+            raise ValueError(
+                f"device must be one of {_DEVICES}, got {device!r}."
+            )
+        config["device"] = device
+
+
+@contextmanager
+def config_context(*, device: str | None = None) -> Iterator[None]:
+    """Temporarily change the mmlearn configuration.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"}, default=None
+        See :func:`set_config`.
+
+    Yields
+    ------
+    None
+
+    Notes
+    -----
+    The configuration is thread-local, as in scikit-learn: worker threads
+    started inside the context do not see it. Estimators that take a
+    ``device`` parameter resolve ``device=None`` against this configuration
+    when they are fitted or called.
+
+    Examples
+    --------
+    >>> import mmlearn
+    >>> with mmlearn.config_context(device="cpu"):
+    ...     mmlearn.get_config()["device"]
+    'cpu'
+    """
+    old = get_config()
+    set_config(device=device)
+    try:
+        yield
+    finally:
+        set_config(**old)

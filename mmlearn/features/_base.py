@@ -1,0 +1,203 @@
+"""Shared machinery of the stateless, batched feature extractors."""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.parallel import Parallel, delayed
+
+from ..backend import get_namespace, to_host
+from ._memo import _resolve_memory, _sample_key
+
+# Parameters that change how features are computed, not what they are.
+_EXECUTION_PARAMS = frozenset({"batch_size", "n_jobs", "memory", "device"})
+
+
+def _as_sample_list(X: Any) -> list:
+    """Return the samples of ``X`` as a list, one entry per sample.
+
+    Accepts a list or tuple, a 1-D object array, a pandas Series, a
+    one-column DataFrame, or a numeric array with one sample per entry of
+    its first axis (clips as rows, an ``(n, H, W)`` image stack).
+    """
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(
+            "Expected a sequence of samples (a list, Series or array), got a single "
+            f"{type(X).__name__}; wrap it in a list: [{X!r}]."
+        )
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"Expected a single column of samples, got a DataFrame with {X.shape[1]} "
+                "columns; select one column, or wrap the extractor in "
+                "mmlearn.compose.Modality(column, extractor)."
+            )
+        X = X.iloc[:, 0]
+    if isinstance(X, pd.Series):
+        return list(X.to_numpy(dtype=object))
+    if isinstance(X, np.ndarray):
+        if X.dtype == object:
+            if X.ndim == 2 and X.shape[1] == 1:
+                return list(X[:, 0])
+            if X.ndim != 1:
+                raise ValueError(
+                    f"Expected a 1-D object array of samples, got shape {X.shape}."
+                )
+            return list(X)
+        if X.ndim < 2:
+            raise ValueError(
+                f"A {X.ndim}-D numeric array is ambiguous: pass a list of samples, or an "
+                "array with one sample per row (e.g. shape (n_clips, n_samples) or "
+                "(n_images, height, width))."
+            )
+        return list(X)
+    try:
+        return list(X)
+    except TypeError:
+        raise TypeError(
+            f"Expected a sequence of samples, got {type(X).__name__}."
+        ) from None
+
+
+class _BatchFeatureExtractor(TransformerMixin, BaseEstimator):
+    """Base of stateless per-sample extractors (MFCC, HOG).
+
+    Subclasses define ``__init__`` (with ``batch_size``, ``n_jobs``,
+    ``memory`` and ``device`` among the parameters) and implement
+    ``_load(sample, index)``, ``_check_params()``,
+    ``_extract_batch(batch, xp)`` and ``get_feature_names_out``; optionally
+    ``_batch_sort_key(sample)`` to group samples of similar size.
+    """
+
+    # Bump in a subclass when its kernel's output changes, so on-disk memos
+    # computed by an older version are not reused.
+    _memo_version = 1
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    # -- hooks ------------------------------------------------------------
+    def _load(self, sample: Any, index: int) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def _check_params(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _extract_batch(self, batch: list[np.ndarray], xp: ModuleType) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    _batch_sort_key = None
+
+    # -- public API ---------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> "_BatchFeatureExtractor":
+        """Check the parameters and the container of ``X``; learn nothing.
+
+        Parameters
+        ----------
+        X : sequence of samples
+            As accepted by :meth:`transform`.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The extractor.
+        """
+        self._check_common_params()
+        self._check_params()
+        samples = _as_sample_list(X)
+        if not samples:
+            raise ValueError(f"{type(self).__name__} got 0 samples; at least 1 is required.")
+        self.n_samples_seen_ = len(samples)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Extract one fixed-length feature row per sample.
+
+        Parameters
+        ----------
+        X : sequence of samples
+            A list, 1-D object array, pandas Series or one-column DataFrame
+            of arrays or file paths, or a numeric array with one sample per
+            entry of its first axis.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out), dtype float32
+            In host memory, whatever ``device`` the kernel ran on.
+        """
+        self._check_common_params()
+        self._check_params()
+        samples = _as_sample_list(X)
+        n = len(samples)
+        if n == 0:
+            raise ValueError(f"{type(self).__name__} got 0 samples; at least 1 is required.")
+        memo = _resolve_memory(self.memory)
+        rows: list[np.ndarray | None] = [None] * n
+        if memo is not None:
+            namespace = self._memo_namespace()
+            keys = [_sample_key(s) for s in samples]
+            rows = memo.get_many(namespace, keys)
+        todo = [i for i, r in enumerate(rows) if r is None]
+        if todo:
+            computed = self._compute(samples, todo)
+            for i, row in zip(todo, computed):
+                rows[i] = row
+            if memo is not None:
+                memo.put_many(namespace, [keys[i] for i in todo], computed)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    # -- machinery ----------------------------------------------------------
+    def _check_common_params(self) -> None:
+        bs = self.batch_size
+        if not isinstance(bs, (int, np.integer)) or isinstance(bs, bool) or bs < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {bs!r}.")
+        _resolve_memory(self.memory)
+
+    def _memo_namespace(self) -> str:
+        params = {
+            k: v for k, v in self.get_params(deep=False).items() if k not in _EXECUTION_PARAMS
+        }
+        cls = type(self)
+        token = joblib.hash((cls.__module__, cls.__qualname__, self._memo_version, params))
+        return f"{cls.__name__}-{token}"
+
+    def _compute(self, samples: list, todo: list[int]) -> np.ndarray:
+        """Load and extract the samples at positions ``todo``, batched."""
+        n_jobs = self.n_jobs
+        parallel = n_jobs not in (None, 1) and len(todo) > 1
+        if parallel:
+            loaded = Parallel(n_jobs=n_jobs, prefer="threads")(
+                delayed(self._load)(samples[i], i) for i in todo
+            )
+        else:
+            loaded = [self._load(samples[i], i) for i in todo]
+        order = np.arange(len(todo))
+        if self._batch_sort_key is not None:
+            order = np.argsort([self._batch_sort_key(s) for s in loaded], kind="stable")
+        bs = int(self.batch_size)
+        batches = [order[k : k + bs] for k in range(0, len(order), bs)]
+        xp = get_namespace(self.device)
+        if parallel and len(batches) > 1:
+            outs = Parallel(n_jobs=n_jobs, prefer="threads")(
+                delayed(self._run_batch)([loaded[j] for j in b], xp) for b in batches
+            )
+        else:
+            outs = [self._run_batch([loaded[j] for j in b], xp) for b in batches]
+        result = np.empty((len(todo), outs[0].shape[1]), dtype=np.float32)
+        for b, out in zip(batches, outs):
+            result[b] = out
+        return result
+
+    def _run_batch(self, batch: list[np.ndarray], xp: ModuleType) -> np.ndarray:
+        return to_host(self._extract_batch(batch, xp)).astype(np.float32, copy=False)

@@ -1,0 +1,394 @@
+"""Loading and checking one sample of each modality, with errors that name it.
+
+Every function takes an optional ``index`` (the sample's position in the
+user's data). Errors start with ``"sample {index}"`` and the file path, when
+there is one, so a bad file among thousands is found at once.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["load_audio", "load_image", "check_text"]
+
+# Largest channel count accepted in a 2-D audio array (so that the channel
+# axis can be told from the time axis).
+_MAX_CHANNELS = 8
+
+
+def _where(index: int | None, path: str | None = None) -> str:
+    who = "sample" if index is None else f"sample {index}"
+    return who if path is None else f"{who} ({path!r})"
+
+
+def _check_path(path: str, index: int | None) -> None:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{_where(index, path)}: file not found.")
+    if os.path.isdir(path):
+        raise ValueError(f"{_where(index, path)}: is a directory, not a file.")
+
+
+def _as_numeric_array(x: Any, where: str, what: str) -> np.ndarray:
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise TypeError(f"{where}: could not be read as a {what} array ({exc}).") from None
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{where}: expected a numeric {what} array or a file path, got "
+            f"{type(x).__name__} with dtype {arr.dtype}."
+        )
+    return arr
+
+
+def _check_finite(arr: np.ndarray, where: str, what: str) -> None:
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            pos = first[0] if len(first) == 1 else first
+            raise ValueError(
+                f"{where}: {what} has {int(bad.sum())} non-finite value(s) (NaN or inf), "
+                f"the first at position {pos}."
+            )
+
+
+# ---------------------------------------------------------------- audio
+def load_audio(
+    path_or_array: Any,
+    *,
+    sr: float | None = None,
+    mono: bool = True,
+    index: int | None = None,
+) -> np.ndarray:
+    """Load one audio clip from a file, or check an array, as float32.
+
+    Parameters
+    ----------
+    path_or_array : str, path-like or array-like
+        A file readable by libsndfile (WAV, FLAC, OGG, MP3, ...) or an array
+        of samples: 1-D, or 2-D with up to 8 channels on either axis
+        (channels first as in librosa, or last as in soundfile).
+    sr : float, default=None
+        Target sampling rate. Files are resampled to it with
+        :func:`librosa.resample` (``soxr_hq``); ``None`` keeps a file's own
+        rate. Arrays are taken to be at this rate already and are not
+        resampled.
+    mono : bool, default=True
+        Average the channels into one (:func:`librosa.to_mono`). If False, a
+        multi-channel clip is returned as ``(n_channels, n_samples)``.
+    index : int, default=None
+        The sample's position in the user's data, used in error messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,) or (n_channels, n_samples), float32
+        Integer arrays are scaled to [-1, 1) as PCM (int16 by 2**15, ...);
+        an array already in float32 is returned without a copy.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file cannot be decoded, or the clip is empty, has NaN or
+        infinite samples, or has an unsupported shape.
+    TypeError
+        If the array is not numeric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmlearn.io import load_audio
+    >>> load_audio(np.array([0, 16384, -32768], dtype=np.int16))
+    array([ 0. ,  0.5, -1. ], dtype=float32)
+    >>> load_audio(np.array([0.0, np.nan]), index=7)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample 7: audio has 1 non-finite value(s) (NaN or inf), the first at position 1.
+    """
+    if isinstance(path_or_array, (str, os.PathLike)):
+        return _load_audio_file(os.fspath(path_or_array), sr=sr, mono=mono, index=index)
+    where = _where(index)
+    y = _as_numeric_array(path_or_array, where, "audio")
+    if y.dtype.kind == "b":
+        raise TypeError(f"{where}: audio must be numeric, got a boolean array.")
+    if y.dtype.kind in "iu":
+        info = np.iinfo(y.dtype)
+        # PCM convention: int16 -> /2**15; unsigned PCM is offset by half
+        offset = 0 if info.min < 0 else (int(info.max) + 1) // 2
+        y = ((y.astype(np.float64) - offset) / (int(info.max) + 1 - offset)).astype(np.float32)
+    if y.ndim == 0 or y.ndim > 2:
+        raise ValueError(
+            f"{where}: expected 1-D audio (or 2-D with channels), got an array of "
+            f"shape {y.shape}."
+        )
+    if y.ndim == 2:
+        r, c = y.shape
+        if r <= _MAX_CHANNELS and r < c:
+            pass  # channels first
+        elif c <= _MAX_CHANNELS and c < r:
+            y = y.T
+        elif 0 in y.shape:
+            y = y.reshape(-1)
+        else:
+            raise ValueError(
+                f"{where}: cannot tell channels from time in a 2-D audio array of shape "
+                f"{y.shape}; pass (n_channels, n_samples) with at most {_MAX_CHANNELS} "
+                "channels."
+            )
+    return _finish_audio(y, mono=mono, where=where)
+
+
+def _finish_audio(y: np.ndarray, *, mono: bool, where: str) -> np.ndarray:
+    if y.shape[-1] == 0:
+        raise ValueError(f"{where}: audio is empty (0 samples).")
+    _check_finite(y, where, "audio")
+    if y.ndim == 2:
+        if mono:
+            y = y.mean(axis=0)
+        elif y.shape[0] == 1:
+            y = y[0]
+    return y.astype(np.float32, copy=False)
+
+
+def _load_audio_file(path: str, *, sr: float | None, mono: bool, index: int | None) -> np.ndarray:
+    import soundfile as sf
+
+    where = _where(index, path)
+    _check_path(path, index)
+    try:
+        data, native_sr = sf.read(path, dtype="float32", always_2d=True)
+    except Exception as exc:  # libsndfile raises LibsndfileError / RuntimeError
+        raise ValueError(
+            f"{where}: could not be decoded as audio ({type(exc).__name__}: {exc})."
+        ) from None
+    y = _finish_audio(np.ascontiguousarray(data.T), mono=mono, where=where)
+    if sr is not None and native_sr != sr:
+        import librosa
+
+        y = librosa.resample(y, orig_sr=native_sr, target_sr=sr, res_type="soxr_hq")
+        y = y.astype(np.float32, copy=False)
+    return y
+
+
+# ---------------------------------------------------------------- image
+def load_image(
+    path_or_array: Any,
+    *,
+    as_gray: bool = False,
+    size: tuple[int, int] | None = None,
+    index: int | None = None,
+) -> np.ndarray:
+    """Load one image from a file, or check an array.
+
+    Parameters
+    ----------
+    path_or_array : str, path-like or array-like
+        An image file (anything Pillow reads, else :func:`skimage.io.imread`)
+        or an array of shape ``(H, W)`` or ``(H, W, C)`` with C in 1, 3, 4.
+    as_gray : bool, default=False
+        Return a 2-D float64 image in [0, 1]: colour is converted with
+        :func:`skimage.color.rgb2gray`, gray is scaled with
+        :func:`skimage.util.img_as_float`.
+    size : tuple of int (height, width), default=None
+        Resize to this shape with :func:`skimage.transform.resize`
+        (anti-aliased, value range preserved, float64 result).
+    index : int, default=None
+        The sample's position in the user's data, used in error messages.
+
+    Returns
+    -------
+    image : ndarray of shape (H, W) or (H, W, 3)
+        Without ``as_gray`` or ``size`` the dtype and value range are kept:
+        a gray uint8 array comes back unchanged.
+
+    Notes
+    -----
+    Conversions: a single channel ``(H, W, 1)`` becomes ``(H, W)``; an alpha
+    channel is composited onto a white background (RGBA, LA, and palette
+    images with transparency); palette, CMYK, YCbCr and 1-bit files are
+    converted to RGB or gray by Pillow; 16-bit files keep uint16; boolean
+    arrays become float 0/1.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file cannot be decoded, or the image is empty, of the wrong
+        rank or channel count, or has NaN or infinite pixels.
+    TypeError
+        If the array is not numeric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmlearn.io import load_image
+    >>> load_image(np.zeros((4, 6), dtype=np.uint8)).shape
+    (4, 6)
+    >>> load_image(np.zeros((4, 6, 3)), as_gray=True, size=(2, 3)).shape
+    (2, 3)
+    >>> load_image(np.zeros(5), index=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample 2: expected a 2-D (H, W) or 3-D (H, W, C) image, got an array of shape (5,).
+    """
+    if isinstance(path_or_array, (str, os.PathLike)):
+        path = os.fspath(path_or_array)
+        where = _where(index, path)
+        img = _read_image_file(path, index)
+    else:
+        where = _where(index)
+        img = _as_numeric_array(path_or_array, where, "image")
+        if img.dtype.kind == "b":
+            img = img.astype(np.float64)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    if img.ndim not in (2, 3):
+        raise ValueError(
+            f"{where}: expected a 2-D (H, W) or 3-D (H, W, C) image, got an array of "
+            f"shape {img.shape}."
+        )
+    if img.size == 0:
+        raise ValueError(f"{where}: image is empty (shape {img.shape}).")
+    if img.ndim == 3:
+        if img.shape[-1] == 2:  # gray + alpha
+            img = _composite_on_white(img)
+        elif img.shape[-1] == 4:
+            img = _composite_on_white(img)
+        elif img.shape[-1] != 3:
+            raise ValueError(
+                f"{where}: expected 1, 3 or 4 channels on the last axis, got an image of "
+                f"shape {img.shape}."
+            )
+    _check_finite(img, where, "image")
+    if as_gray:
+        from skimage.color import rgb2gray
+        from skimage.util import img_as_float
+
+        img = rgb2gray(img) if img.ndim == 3 else img_as_float(img)
+    if size is not None:
+        size = _check_size(size)
+        if img.shape[:2] != size:
+            from skimage.transform import resize
+
+            img = resize(img, size + img.shape[2:], preserve_range=True, anti_aliasing=True)
+    return img
+
+
+def _check_size(size: Any) -> tuple[int, int]:
+    try:
+        h, w = size
+        ok = all(isinstance(v, numbers.Integral) and v > 0 for v in (h, w))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"size must be a pair of positive integers (height, width), got {size!r}.")
+    return int(h), int(w)
+
+
+def _composite_on_white(img: np.ndarray) -> np.ndarray:
+    """Blend the alpha channel (last) onto white, keeping dtype and range."""
+    if img.dtype.kind in "iu":
+        top = float(np.iinfo(img.dtype).max)
+    else:
+        top = 1.0 if img.max(initial=0) <= 1.0 else 255.0
+    color = img[..., :-1].astype(np.float64)
+    alpha = img[..., -1:].astype(np.float64) / top
+    out = color * alpha + top * (1.0 - alpha)
+    if color.shape[-1] == 1:
+        out = out[..., 0]
+    if img.dtype.kind in "iu":
+        return np.rint(out).astype(img.dtype)
+    return out.astype(img.dtype, copy=False)
+
+
+def _read_image_file(path: str, index: int | None) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    where = _where(index, path)
+    _check_path(path, index)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode == "P":
+                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+            elif mode == "PA":
+                im = im.convert("RGBA")
+            elif mode == "1":
+                im = im.convert("L")
+            elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La"):
+                im = im.convert("RGB")
+            elif mode.startswith("I;16"):
+                return np.array(im, dtype=np.uint16)
+            return np.array(im)
+    except UnidentifiedImageError:
+        pass  # not a format Pillow knows: let scikit-image try
+    except Exception as exc:
+        raise ValueError(
+            f"{where}: could not be decoded as an image ({type(exc).__name__}: {exc})."
+        ) from None
+    try:
+        from skimage.io import imread
+
+        return np.asarray(imread(path))
+    except Exception as exc:
+        raise ValueError(
+            f"{where}: could not be decoded as an image ({type(exc).__name__}: {exc})."
+        ) from None
+
+
+# ---------------------------------------------------------------- text
+def check_text(text: Any, *, index: int | None = None, allow_empty: bool = False) -> str:
+    """Check that one text sample is a non-empty string and return it.
+
+    Parameters
+    ----------
+    text : object
+        The sample.
+    index : int, default=None
+        The sample's position in the user's data, used in error messages.
+    allow_empty : bool, default=False
+        Accept ``""`` and whitespace-only strings.
+
+    Returns
+    -------
+    text : str
+        The same object.
+
+    Raises
+    ------
+    ValueError
+        If the text is missing (None or NaN) or empty.
+    TypeError
+        If it is not a string (bytes included: decode them first).
+
+    Examples
+    --------
+    >>> from mmlearn.io import check_text
+    >>> check_text("a cat")
+    'a cat'
+    >>> check_text(None, index=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample 4: text is missing (None); inside a Modality missing texts are dropped before the extractor sees them.
+    """
+    where = _where(index)
+    if isinstance(text, str):
+        if not allow_empty and not text.strip():
+            raise ValueError(f"{where}: text is empty{' (whitespace only)' if text else ''}.")
+        return text
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        raise ValueError(
+            f"{where}: text is missing ({text!r}); inside a Modality missing texts are "
+            "dropped before the extractor sees them."
+        )
+    if isinstance(text, (bytes, bytearray)):
+        raise TypeError(f"{where}: expected a str, got bytes; decode it first (e.g. .decode('utf-8')).")
+    raise TypeError(f"{where}: expected a str, got {type(text).__name__} ({text!r:.40}).")

@@ -1,0 +1,18 @@
+"""Shared fixtures: where the real datasets live."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+DATA_DIR = Path(
+    os.environ.get("MMLEARN_DATA_DIR", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+).resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real datasets (env MMLEARN_DATA_DIR, default ../shared/data)."""
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"real datasets not found at {DATA_DIR} (set MMLEARN_DATA_DIR)")
+    return DATA_DIR

@@ -1,0 +1,175 @@
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from mmlearn.io import check_text, load_audio, load_image
+
+
+# ----------------------------------------------------------------- audio
+def test_audio_file_matches_librosa_load(tmp_path):
+    rng = np.random.default_rng(0)
+    y = (0.3 * rng.standard_normal((2, 4000))).astype(np.float32)
+    path = tmp_path / "stereo.wav"
+    sf.write(path, y.T, 8000, subtype="FLOAT")
+    ours = load_audio(path, sr=16000)
+    ref, _ = librosa.load(path, sr=16000, mono=True)
+    np.testing.assert_allclose(ours, ref, atol=1e-6)
+    assert load_audio(str(path), mono=False).shape == (2, 4000)
+
+
+def test_audio_missing_file(tmp_path):
+    path = tmp_path / "nope.wav"
+    with pytest.raises(FileNotFoundError, match=rf"sample 3 \('{path}'\): file not found"):
+        load_audio(path, index=3)
+
+
+def test_audio_corrupt_file(tmp_path):
+    path = tmp_path / "bad.wav"
+    path.write_bytes(b"RIFF\x00\x00junk that is not audio")
+    with pytest.raises(ValueError, match=r"sample 5 \('.*bad.wav'\): could not be decoded as audio"):
+        load_audio(path, index=5)
+
+
+def test_audio_empty():
+    with pytest.raises(ValueError, match=r"sample 0: audio is empty \(0 samples\)"):
+        load_audio(np.array([], dtype=np.float32), index=0)
+
+
+def test_audio_empty_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    sf.write(path, np.zeros(0, dtype=np.float32), 8000)
+    with pytest.raises(ValueError, match="sample 2 .*audio is empty"):
+        load_audio(path, index=2)
+
+
+def test_audio_non_finite():
+    y = np.zeros(10)
+    y[4] = np.inf
+    with pytest.raises(ValueError, match=r"sample 1: audio has 1 non-finite value\(s\).*position 4"):
+        load_audio(y, index=1)
+
+
+def test_audio_wrong_rank_and_type():
+    with pytest.raises(ValueError, match=r"sample 0: expected 1-D audio.*shape \(2, 3, 4\)"):
+        load_audio(np.zeros((2, 3, 4)), index=0)
+    with pytest.raises(TypeError, match="sample 9: expected a numeric audio array"):
+        load_audio(["a", "b"], index=9)
+
+
+def test_audio_stereo_array_is_downmixed_either_layout():
+    left, right = np.ones(100), -np.ones(100) * 0.5
+    np.testing.assert_allclose(load_audio(np.stack([left, right])), 0.25)
+    np.testing.assert_allclose(load_audio(np.stack([left, right], axis=1)), 0.25)
+
+
+def test_audio_int16_scaled_like_soundfile(tmp_path):
+    pcm = np.array([0, 1000, -32768, 32767], dtype=np.int16)
+    path = tmp_path / "pcm.wav"
+    sf.write(path, pcm, 8000, subtype="PCM_16")
+    np.testing.assert_array_equal(load_audio(pcm), load_audio(path))
+
+
+def test_audio_input_not_modified():
+    y = np.arange(5, dtype=np.float64)
+    keep = y.copy()
+    load_audio(y)
+    np.testing.assert_array_equal(y, keep)
+
+
+# ----------------------------------------------------------------- image
+def test_image_file_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, size=(10, 12, 3), dtype=np.uint8)
+    path = tmp_path / "rgb.png"
+    Image.fromarray(img).save(path)
+    np.testing.assert_array_equal(load_image(path), img)
+    from skimage.color import rgb2gray
+
+    np.testing.assert_allclose(load_image(path, as_gray=True), rgb2gray(img))
+
+
+def test_image_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"sample 4 \('.*x.png'\): file not found"):
+        load_image(tmp_path / "x.png", index=4)
+
+
+def test_image_corrupt_file(tmp_path):
+    path = tmp_path / "bad.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    with pytest.raises(ValueError, match=r"sample 6 \('.*bad.png'\): could not be decoded as an image"):
+        load_image(path, index=6)
+
+
+def test_image_wrong_rank():
+    with pytest.raises(ValueError, match=r"sample 1: expected a 2-D \(H, W\) or 3-D .*shape \(2, 3, 4, 3\)"):
+        load_image(np.zeros((2, 3, 4, 3)), index=1)
+
+
+def test_image_empty():
+    with pytest.raises(ValueError, match=r"sample 8: image is empty \(shape \(0, 5\)\)"):
+        load_image(np.zeros((0, 5)), index=8)
+
+
+def test_image_nan_pixels():
+    img = np.zeros((3, 3))
+    img[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"sample 0: image has 1 non-finite.*position \(1, 2\)"):
+        load_image(img, index=0)
+
+
+def test_image_bad_channel_count():
+    with pytest.raises(ValueError, match="sample 2: expected 1, 3 or 4 channels"):
+        load_image(np.zeros((4, 4, 5)), index=2)
+
+
+def test_image_rgba_composited_on_white():
+    img = np.zeros((2, 2, 4), dtype=np.uint8)
+    img[..., 3] = [[255, 0], [0, 255]]
+    out = load_image(img)
+    assert out.shape == (2, 2, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[..., 0], [[0, 255], [255, 0]])
+
+
+def test_image_palette_cmyk_16bit_files(tmp_path):
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
+    Image.fromarray(rgb).convert("P").save(tmp_path / "p.png")
+    assert load_image(tmp_path / "p.png").shape == (8, 8, 3)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "c.jpg")
+    assert load_image(tmp_path / "c.jpg").shape == (8, 8, 3)
+    deep = rng.integers(0, 65535, size=(8, 8), dtype=np.uint16)
+    Image.fromarray(deep).save(tmp_path / "d.png")
+    out = load_image(tmp_path / "d.png")
+    assert out.dtype == np.uint16
+    np.testing.assert_array_equal(out, deep)
+
+
+def test_image_resize_and_bad_size():
+    img = np.arange(64, dtype=np.float64).reshape(8, 8)
+    assert load_image(img, size=(4, 2)).shape == (4, 2)
+    with pytest.raises(ValueError, match="size must be a pair of positive integers"):
+        load_image(img, size=(4, 0))
+
+
+# ----------------------------------------------------------------- text
+def test_text_ok():
+    assert check_text("hello") == "hello"
+    assert check_text("", allow_empty=True) == ""
+
+
+@pytest.mark.parametrize(
+    "bad, exc, msg",
+    [
+        (None, ValueError, r"sample 3: text is missing \(None\)"),
+        (float("nan"), ValueError, r"sample 3: text is missing \(nan\)"),
+        ("", ValueError, "sample 3: text is empty"),
+        ("   ", ValueError, r"sample 3: text is empty \(whitespace only\)"),
+        (42, TypeError, r"sample 3: expected a str, got int"),
+        (b"bytes", TypeError, "sample 3: expected a str, got bytes; decode it first"),
+    ],
+)
+def test_text_bad(bad, exc, msg):
+    with pytest.raises(exc, match=msg):
+        check_text(bad, index=3)
