@@ -16,6 +16,10 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
+	@# torch (ConvEmbedding's torch backbone tests) only from a local CPU wheel,
+	@# never the registry's multi-GB CUDA build; without one those tests skip.
+	-$(BIN)/python -m pip install --quiet --no-index torch==2.13.0 2>/dev/null \
+	  || echo "note: no local CPU torch wheel; ConvEmbedding's torch-backbone tests will skip"
 	touch $@ $(VENV)/.installed-demo
 
 demo: $(VENV)/.installed-demo
@@ -33,3 +37,6 @@ bench: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) build *.egg-info docs/_build bench-out
+
+docs: $(VENV)/.installed-test
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html

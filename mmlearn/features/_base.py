@@ -9,6 +9,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 
@@ -30,6 +31,11 @@ def _as_sample_list(X: Any) -> list:
         raise TypeError(
             "Expected a sequence of samples (a list, Series or array), got a single "
             f"{type(X).__name__}; wrap it in a list: [{X!r}]."
+        )
+    if sp.issparse(X):
+        raise TypeError(
+            "Sparse input is not supported: pass a sequence of samples (a list, Series, "
+            "or an array with one sample per row)."
         )
     if isinstance(X, pd.DataFrame):
         if X.shape[1] != 1:

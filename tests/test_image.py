@@ -1,0 +1,800 @@
+"""Tests of mmlearn.features.image: HOGFeatures (oracle: skimage.feature.hog)
+and ConvEmbedding (oracle: a direct per-patch implementation of Coates et al.)."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.feature import hog as sk_hog
+from skimage.transform import resize as sk_resize
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mmlearn.backend import gpu_available
+from mmlearn.features import ConvEmbedding, FeatureMemo, HOGFeatures
+from mmlearn.features._kernels import (
+    _hog_bins,
+    _hog_pseudo_angle_edges,
+    conv_triangle_features,
+    hog_batch,
+)
+
+# Output rows are float32 with values in [0, 1]; our cells are summed in
+# float64 and blocks normalised in float32, skimage sums cells in float32 and
+# normalises in float64. Both roundings are ~1e-7 relative, so 1e-6 absolute
+# is ten times the largest difference observed, and far below a bin flip
+# (which moves a feature by >= ~1e-3 on these images).
+HOG_ATOL = 1e-6
+
+XP = [
+    "numpy",
+    pytest.param(
+        "cupy", marks=pytest.mark.skipif(not gpu_available(), reason="needs a CUDA GPU and cupy")
+    ),
+]
+
+
+def _xp(name):
+    if name == "numpy":
+        return np
+    import cupy
+
+    return cupy
+
+
+def _to_host(a):
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def _sk(images, **params):
+    return np.stack(
+        [sk_hog(im, channel_axis=-1 if im.ndim == 3 else None, **params) for im in images]
+    )
+
+
+def _blocky(rng, n, h, w, levels=3, cell=4):
+    """Piecewise-constant images: many gradients lie exactly on 0/45/90/135 degrees."""
+    small = rng.integers(0, levels, (n, -(-h // cell), -(-w // cell))) * 100
+    return small.repeat(cell, 1).repeat(cell, 2)[:, :h, :w].astype(np.uint8)
+
+
+# ---------------------------------------------------------------- HOG oracle
+HOG_CASES = {
+    # name: (image kind, (height, width), HOGFeatures / skimage parameters)
+    "L2-Hys 28x28 7x7/2x2": (
+        "u8", (28, 28), dict(pixels_per_cell=(7, 7), cells_per_block=(2, 2))),
+    "L1": ("u8", (32, 32), dict(block_norm="L1")),
+    "L1-sqrt": (
+        "u8", (32, 32), dict(block_norm="L1-sqrt", pixels_per_cell=(6, 6), cells_per_block=(2, 2))),
+    "L2": ("u8", (32, 32), dict(block_norm="L2", cells_per_block=(2, 2))),
+    "not divisible 33x30": (
+        "u8", (33, 30), dict(pixels_per_cell=(5, 6), cells_per_block=(2, 3))),
+    "not divisible 31x29 odd cells": (
+        "u8", (31, 29), dict(pixels_per_cell=(7, 5), cells_per_block=(2, 2), block_norm="L1")),
+    "transform_sqrt": (
+        "u8", (30, 34), dict(transform_sqrt=True, pixels_per_cell=(6, 6), cells_per_block=(2, 2))),
+    "transform_sqrt float": (
+        "float", (24, 24),
+        dict(transform_sqrt=True, pixels_per_cell=(4, 4), cells_per_block=(3, 3), block_norm="L2")),
+    "orientations 4, ties": (
+        "blocky", (32, 32), dict(orientations=4, pixels_per_cell=(4, 4), cells_per_block=(2, 2))),
+    "orientations 8, ties": (
+        "blocky", (32, 32),
+        dict(orientations=8, pixels_per_cell=(4, 4), cells_per_block=(2, 2), block_norm="L1-sqrt")),
+    "orientations 11": (
+        "u8", (24, 24), dict(orientations=11, pixels_per_cell=(4, 4), cells_per_block=(2, 2))),
+    "float64 in [0, 1]": (
+        "float", (40, 36), dict(pixels_per_cell=(8, 6), cells_per_block=(2, 2))),
+    "uint16": ("u16", (24, 24), dict(pixels_per_cell=(4, 4), cells_per_block=(2, 2))),
+    "colour dominant channel": (
+        "rgb", (33, 30), dict(pixels_per_cell=(5, 6), cells_per_block=(2, 3))),
+    "colour, blocky ties": (
+        "rgb-blocky", (24, 24),
+        dict(orientations=8, pixels_per_cell=(4, 4), cells_per_block=(2, 2))),
+    "one cell per block": (
+        "u8", (16, 16), dict(pixels_per_cell=(4, 4), cells_per_block=(1, 1), block_norm="L2")),
+}
+
+
+def _make(kind, shape, n=12, seed=0):
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    if kind == "u8":
+        return rng.integers(0, 256, (n, h, w), dtype=np.uint8)
+    if kind == "u16":
+        return rng.integers(0, 65536, (n, h, w), dtype=np.uint16)
+    if kind == "float":
+        return rng.random((n, h, w))
+    if kind == "blocky":
+        return _blocky(rng, n, h, w)
+    if kind == "rgb":
+        return rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+    if kind == "rgb-blocky":
+        return np.stack([_blocky(rng, n, h, w) for _ in range(3)], axis=-1)
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("case", list(HOG_CASES))
+def test_hog_matches_skimage(case):
+    kind, shape, params = HOG_CASES[case]
+    images = _make(kind, shape)
+    expected = _sk(images, **params)
+    got = HOGFeatures(**params, device="cpu").fit_transform(images)
+    assert got.shape == expected.shape
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, expected, rtol=0, atol=HOG_ATOL)
+
+
+@pytest.mark.parametrize("xp_name", XP)
+def test_hog_kernel_numpy_cupy(xp_name):
+    xp = _xp(xp_name)
+    images = _make("u8", (33, 30), n=40, seed=3)
+    params = dict(pixels_per_cell=(5, 6), cells_per_block=(2, 3), block_norm="L2-Hys")
+    got = _to_host(hog_batch(xp.asarray(images), xp=xp, **params))
+    np.testing.assert_allclose(got, _sk(images, **params), rtol=0, atol=HOG_ATOL)
+    colour = _make("rgb", (24, 24), n=10, seed=4)
+    got = _to_host(hog_batch(xp.asarray(colour), xp=xp, pixels_per_cell=(4, 4)))
+    np.testing.assert_allclose(got, _sk(colour, pixels_per_cell=(4, 4)), rtol=0, atol=HOG_ATOL)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param(
+    "cuda", marks=pytest.mark.skipif(not gpu_available(), reason="needs a CUDA GPU and cupy"))])
+def test_estimators_on_device_match_skimage_and_cpu(device):
+    images = _make("u8", (28, 28), n=30, seed=6)
+    params = dict(pixels_per_cell=(7, 7), cells_per_block=(2, 2))
+    got = HOGFeatures(**params, device=device, batch_size=16).transform(images)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32
+    np.testing.assert_allclose(got, _sk(images, **params), rtol=0, atol=HOG_ATOL)
+    cpu = ConvEmbedding(n_filters=8, patch_size=5, random_state=0, device="cpu").fit(images)
+    dev = clone(cpu).set_params(device=device).fit(images)
+    np.testing.assert_array_equal(dev.filters_, cpu.filters_)  # fit runs on the host
+    np.testing.assert_allclose(dev.transform(images), cpu.transform(images), rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("block_pixels", [1, 700, None])
+def test_hog_kernel_chunking_does_not_change_rows(block_pixels):
+    images = _make("u8", (28, 28), n=9, seed=5)
+    ref = hog_batch(images, xp=np, pixels_per_cell=(7, 7), cells_per_block=(2, 2))
+    got = hog_batch(
+        images, xp=np, pixels_per_cell=(7, 7), cells_per_block=(2, 2), block_pixels=block_pixels
+    )
+    np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("orientations", [4, 8, 9, 11, 31, 180])
+def test_hog_bins_equal_skimage_rule_for_every_8bit_gradient(orientations):
+    # Every gradient pair an 8-bit image can produce, binned by skimage's rule
+    # (degrees(arctan2) % 180 against the edges 180 / n * i, lower edge inclusive).
+    g = np.arange(-255, 256, dtype=np.float64)
+    gx, gy = (a.ravel() for a in np.meshgrid(g, g))
+    angle = np.rad2deg(np.arctan2(gy, gx)) % 180
+    per = 180.0 / orientations
+    expected = np.full(angle.shape, -1)
+    for i in range(orientations):
+        expected[(angle >= per * i) & (angle < per * (i + 1))] = i
+    bins = np.empty(gx.shape, dtype=np.uint8)
+    _hog_bins(gx.copy(), gy.copy(), _hog_pseudo_angle_edges(orientations), np,
+              tmp=np.empty_like(gx), mask=np.empty(gx.shape, bool), out=bins)
+    moving = (gx != 0) | (gy != 0)  # zero gradients have zero weight
+    np.testing.assert_array_equal(bins[moving], expected[moving])
+
+
+def test_hog_gray_equals_its_three_channel_copy_and_mixes_with_colour():
+    rng = np.random.default_rng(1)
+    gray = rng.integers(0, 256, (24, 24), dtype=np.uint8)
+    colour = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    params = dict(pixels_per_cell=(6, 6), cells_per_block=(2, 2))
+    rgb_of_gray = np.repeat(gray[..., None], 3, axis=2)
+    np.testing.assert_allclose(sk_hog(rgb_of_gray, channel_axis=-1, **params),
+                               sk_hog(gray, **params), atol=1e-12)
+    got = HOGFeatures(**params).transform([gray, colour])
+    np.testing.assert_allclose(got[0], sk_hog(gray, **params), atol=HOG_ATOL)
+    np.testing.assert_allclose(got[1], sk_hog(colour, channel_axis=-1, **params), atol=HOG_ATOL)
+
+
+def test_hog_size_resizes_like_skimage():
+    rng = np.random.default_rng(2)
+    images = [rng.integers(0, 256, s, dtype=np.uint8) for s in [(40, 30), (28, 28), (50, 61)]]
+    hog = HOGFeatures(size=(32, 32), pixels_per_cell=(8, 8), cells_per_block=(2, 2))
+    got = hog.transform(images)
+    expected = [
+        sk_hog(sk_resize(im, (32, 32), preserve_range=True, anti_aliasing=True),
+               pixels_per_cell=(8, 8), cells_per_block=(2, 2))
+        for im in images
+    ]
+    np.testing.assert_allclose(got, np.stack(expected), atol=HOG_ATOL)
+
+
+def test_hog_flattened_rows_with_size():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X = digits.data[:30]  # (30, 64) float rows of 8x8 images
+    params = dict(pixels_per_cell=(2, 2), cells_per_block=(2, 2))
+    got = HOGFeatures(size=(8, 8), **params).fit_transform(X)
+    np.testing.assert_allclose(got, _sk(digits.images[:30], **params), atol=HOG_ATOL)
+
+
+def test_hog_file_paths_equal_arrays(tmp_path):
+    images = _make("u8", (24, 24), n=4, seed=7)
+    paths = []
+    for i, im in enumerate(images):
+        paths.append(str(tmp_path / f"im{i}.png"))
+        Image.fromarray(im).save(paths[-1])
+    hog = HOGFeatures(pixels_per_cell=(6, 6), cells_per_block=(2, 2), n_jobs=2)
+    np.testing.assert_array_equal(hog.transform(paths), hog.transform(images))
+
+
+def test_hog_is_stateless():
+    hog = HOGFeatures(pixels_per_cell=(4, 4), cells_per_block=(2, 2))
+    assert hog.__sklearn_tags__().requires_fit is False
+    images = _make("u8", (16, 16), n=3)
+    unfitted = hog.transform(images)  # no fit needed
+    np.testing.assert_array_equal(hog.fit(images[:1]).transform(images), unfitted)
+    # a row depends on its own image only
+    np.testing.assert_array_equal(hog.transform(images[1:2])[0], unfitted[1])
+
+
+def test_hog_memo_reuses_rows_and_is_shared_by_clones():
+    images = _make("u8", (16, 16), n=6)
+    memo = FeatureMemo()
+    hog = HOGFeatures(pixels_per_cell=(4, 4), cells_per_block=(2, 2), memory=memo)
+    first = hog.transform(images)
+    assert (memo.hits, memo.misses) == (0, 6)
+    again = clone(hog).transform(images[::-1])
+    np.testing.assert_array_equal(again, first[::-1])
+    assert memo.hits == 6
+    # a parameter that changes the output is part of the key
+    other = clone(hog).set_params(block_norm="L1").transform(images)
+    assert memo.misses == 12 and not np.allclose(other, first)
+    # batch_size / n_jobs / device do not change rows, and are not part of it
+    clone(hog).set_params(batch_size=2, n_jobs=2).transform(images)
+    assert memo.hits == 12
+
+
+def test_hog_n_jobs_and_batch_size_do_not_change_rows():
+    images = _make("u8", (20, 20), n=23, seed=8)
+    ref = HOGFeatures(pixels_per_cell=(5, 5), cells_per_block=(2, 2)).transform(images)
+    got = HOGFeatures(pixels_per_cell=(5, 5), cells_per_block=(2, 2), n_jobs=2,
+                      batch_size=4).transform(list(images))
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_hog_feature_names():
+    images = _make("u8", (33, 30), n=2)
+    hog = HOGFeatures(pixels_per_cell=(5, 6), cells_per_block=(2, 3))
+    with pytest.raises(ValueError, match="set size"):
+        hog.get_feature_names_out()
+    X = hog.fit_transform(images)
+    names = hog.get_feature_names_out()
+    assert len(names) == X.shape[1] and names[0] == "hog_0" and names[-1] == f"hog_{X.shape[1] - 1}"
+    sized = HOGFeatures(size=(33, 30), pixels_per_cell=(5, 6), cells_per_block=(2, 3))
+    assert list(sized.get_feature_names_out()) == list(names)
+    df = hog.set_output(transform="pandas").transform(images)
+    assert list(df.columns) == list(names)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(orientations=0), "orientations"),
+        (dict(pixels_per_cell=(0, 8)), "pixels_per_cell"),
+        (dict(cells_per_block=3), "cells_per_block"),
+        (dict(block_norm="L3"), "block_norm"),
+        (dict(size=(8,)), "size"),
+        (dict(batch_size=0), "batch_size"),
+    ],
+)
+def test_hog_bad_params(params, match):
+    with pytest.raises(ValueError, match=match):
+        HOGFeatures(**params).fit(_make("u8", (16, 16), n=2))
+
+
+# ------------------------------------------------------ HOG: bad input, one each
+def test_hog_empty_array():
+    images = [np.zeros((24, 24), np.uint8), np.zeros((0, 24), np.uint8)]
+    with pytest.raises(ValueError, match=r"sample 1: image is empty"):
+        HOGFeatures(pixels_per_cell=(4, 4)).transform(images)
+
+
+def test_hog_one_d_array():
+    msg = r"sample 1: expected a 2-D .* 1-D array of length 5.*size"
+    with pytest.raises(ValueError, match=msg):
+        HOGFeatures().transform([np.zeros((24, 24)), np.zeros(5)])
+
+
+def test_hog_four_d_array():
+    with pytest.raises(ValueError, match=r"sample 0: expected a 2-D .* shape \(2, 24, 24, 3\)"):
+        HOGFeatures().transform([np.zeros((2, 24, 24, 3))])
+
+
+def test_hog_nan_pixels():
+    im = np.zeros((24, 24))
+    im[3, 4] = np.nan
+    with pytest.raises(ValueError, match=r"sample 2: image has 1 non-finite .* \(3, 4\)"):
+        HOGFeatures().transform([np.zeros((24, 24)), np.zeros((24, 24)), im])
+
+
+def test_hog_mixed_sizes_without_size():
+    images = [np.zeros((24, 24)), np.zeros((24, 24)), np.zeros((32, 24))]
+    with pytest.raises(ValueError, match=r"sample 2: .*\(32, 24\) differs from sample 0.*set size"):
+        HOGFeatures().transform(images)
+
+
+def test_hog_mixed_sizes_files_without_size(tmp_path):
+    paths = []
+    for i, shape in enumerate([(24, 24), (30, 24)]):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(np.zeros(shape, np.uint8)).save(paths[-1])
+    with pytest.raises(ValueError, match=r"sample 1 \('.*1.png'\): .*set size"):
+        HOGFeatures().fit(paths)
+
+
+def test_hog_unreadable_file(tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nthis is not a png")
+    ok = tmp_path / "ok.png"
+    Image.fromarray(np.zeros((24, 24), np.uint8)).save(ok)
+    with pytest.raises(ValueError, match=r"sample 1 \('.*broken.png'\): could not be decoded"):
+        HOGFeatures().transform([str(ok), str(bad)])
+    with pytest.raises(FileNotFoundError, match=r"sample 0 .*missing.png"):
+        HOGFeatures().transform([str(tmp_path / "missing.png")])
+
+
+def test_hog_too_small_image():
+    with pytest.raises(ValueError, match=r"sample 0: .*\(20, 30\) is too small.*at least 24 rows"):
+        HOGFeatures().transform([np.zeros((20, 30))])
+
+
+def test_hog_transform_sqrt_negative_pixels():
+    im = -np.ones((24, 24))
+    with pytest.raises(ValueError, match=r"sample 1: transform_sqrt=True needs non-negative"):
+        HOGFeatures(transform_sqrt=True).transform([np.ones((24, 24)), im])
+
+
+def _rgba_image(rng, h=24, w=24):
+    rgba = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+    rgba[..., 3] = rng.choice([0, 128, 255], (h, w))
+    return rgba
+
+
+def test_hog_rgba_file_is_composited_on_white(tmp_path):
+    rgba = _rgba_image(np.random.default_rng(9))
+    path = str(tmp_path / "rgba.png")
+    Image.fromarray(rgba, mode="RGBA").save(path)
+    alpha = rgba[..., 3:] / 255.0
+    composited = np.rint(rgba[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    got = HOGFeatures(pixels_per_cell=(6, 6), cells_per_block=(2, 2)).transform([path])
+    np.testing.assert_allclose(
+        got[0], sk_hog(composited, pixels_per_cell=(6, 6), cells_per_block=(2, 2), channel_axis=-1),
+        atol=HOG_ATOL,
+    )
+
+
+def test_hog_cmyk_file_is_converted_to_rgb(tmp_path):
+    cmyk = np.random.default_rng(10).integers(0, 256, (24, 24, 4), dtype=np.uint8)
+    path = str(tmp_path / "cmyk.jpg")
+    Image.fromarray(cmyk, mode="CMYK").save(path, quality=95)
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    got = HOGFeatures(pixels_per_cell=(6, 6), cells_per_block=(2, 2)).transform([path])
+    np.testing.assert_allclose(
+        got[0], sk_hog(rgb, pixels_per_cell=(6, 6), cells_per_block=(2, 2), channel_axis=-1),
+        atol=HOG_ATOL,
+    )
+
+
+def test_hog_palette_file_is_converted_to_rgb(tmp_path):
+    rgb = np.random.default_rng(11).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    path = str(tmp_path / "palette.png")
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(path)
+    as_rgb = np.asarray(Image.open(path).convert("RGB"))
+    got = HOGFeatures(pixels_per_cell=(6, 6), cells_per_block=(2, 2)).transform([path])
+    np.testing.assert_allclose(
+        got[0], sk_hog(as_rgb, pixels_per_cell=(6, 6), cells_per_block=(2, 2), channel_axis=-1),
+        atol=HOG_ATOL,
+    )
+
+
+def test_hog_16bit_file_keeps_its_values(tmp_path):
+    im16 = np.random.default_rng(12).integers(0, 65536, (24, 24)).astype(np.uint16)
+    path = str(tmp_path / "deep.png")
+    Image.fromarray(im16).save(path)
+    got = HOGFeatures(pixels_per_cell=(6, 6), cells_per_block=(2, 2)).transform([path])
+    np.testing.assert_allclose(
+        got[0], sk_hog(im16, pixels_per_cell=(6, 6), cells_per_block=(2, 2)), atol=HOG_ATOL
+    )
+
+
+# ---------------------------------------------------------------- ConvEmbedding
+def _naive_triangle(images, centroids, mean, zca, p, stride, eps):
+    """Coates et al.'s features, one patch at a time, in float64."""
+    out = []
+    for im in images:
+        im = im[..., None] if im.ndim == 2 else im
+        rows = (im.shape[0] - p) // stride + 1
+        cols = (im.shape[1] - p) // stride + 1
+        hr, hc = (rows + 1) // 2, (cols + 1) // 2
+        pooled = np.zeros((4, len(centroids)))
+        for i in range(rows):
+            for j in range(cols):
+                x = im[i * stride:i * stride + p, j * stride:j * stride + p]
+                x = x.reshape(-1).astype(np.float64)
+                x = (x - x.mean()) / np.sqrt(x.var(ddof=1) + eps)
+                if zca is not None:
+                    x = (x - mean) @ zca
+                z = np.linalg.norm(x - centroids, axis=1)
+                pooled[2 * (i >= hr) + (j >= hc)] += np.maximum(0, z.mean() - z)
+        out.append(pooled.ravel())
+    return np.array(out)
+
+
+@pytest.mark.parametrize("xp_name", XP)
+@pytest.mark.parametrize(
+    "colour, stride, whiten", [(False, 1, True), (True, 2, True), (False, 3, False)]
+)
+def test_conv_kernel_matches_direct_computation(xp_name, colour, stride, whiten):
+    xp = _xp(xp_name)
+    rng = np.random.default_rng(0)
+    shape = (5, 13, 11, 3) if colour else (5, 13, 11)
+    images = rng.random(shape).astype(np.float32)
+    p, k = 4, 7
+    d = p * p * (3 if colour else 1)
+    centroids = rng.standard_normal((k, d)).astype(np.float32)
+    a = rng.standard_normal((d, d))
+    zca = (a @ a.T / d).astype(np.float32) if whiten else None
+    mean = rng.standard_normal(d).astype(np.float32) * 0.1 if whiten else None
+    got = conv_triangle_features(
+        xp.asarray(images), xp=xp, centroids=xp.asarray(centroids),
+        whitening_mean=None if mean is None else xp.asarray(mean),
+        whitening=None if zca is None else xp.asarray(zca),
+        patch_size=p, stride=stride, norm_eps=1e-3, max_elements=200,
+    )
+    expected = _naive_triangle(images, centroids, mean, zca, p, stride, 1e-3)
+    np.testing.assert_allclose(_to_host(got), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_conv_embedding_shapes_and_pooling():
+    images = _make("u8", (16, 16), n=30)
+    emb = ConvEmbedding(n_filters=8, patch_size=5, random_state=0).fit(images)
+    assert emb.filters_.shape == (8, 25) and emb.whitening_.shape == (25, 25)
+    assert emb.n_features_out_ == 32 and emb.transform(images).shape == (30, 32)
+    glob = ConvEmbedding(n_filters=8, patch_size=5, pooling="global", random_state=0).fit(images)
+    np.testing.assert_allclose(
+        glob.transform(images), emb.transform(images).reshape(30, 4, 8).sum(axis=1), rtol=1e-5
+    )
+    # images of several sizes: same number of features, batched per size
+    mixed = [images[0], images[1][:12], np.pad(images[2], 3)]
+    out = emb.transform(mixed)
+    assert out.shape == (3, 32)
+    np.testing.assert_allclose(out[0], emb.transform(images[:1])[0], rtol=1e-6)
+    strided = ConvEmbedding(n_filters=8, patch_size=5, stride=2, random_state=0).fit(images)
+    assert strided.transform(images).shape == (30, 32)
+
+
+def test_conv_embedding_is_deterministic():
+    images = _make("u8", (16, 16), n=40, seed=1)
+    a = ConvEmbedding(n_filters=16, patch_size=4, random_state=3).fit(images)
+    b = ConvEmbedding(n_filters=16, patch_size=4, random_state=3).fit(images)
+    np.testing.assert_array_equal(a.filters_, b.filters_)
+    np.testing.assert_array_equal(a.transform(images), b.transform(images))
+    c = ConvEmbedding(n_filters=16, patch_size=4, random_state=4).fit(images)
+    assert not np.allclose(a.filters_, c.filters_)
+    # fit does not consume a RandomState the user passes in twice differently
+    rs = np.random.RandomState(0)
+    d = ConvEmbedding(n_filters=16, patch_size=4, random_state=rs)
+    assert d.get_params()["random_state"] is rs
+
+
+def test_conv_embedding_whitening_is_zca():
+    images = _make("float", (16, 16), n=40, seed=2)
+    emb = ConvEmbedding(n_filters=8, patch_size=4, random_state=0).fit(images)
+    zca = emb.whitening_.astype(np.float64)
+    np.testing.assert_allclose(zca, zca.T, atol=1e-6)  # ZCA is symmetric (PCA is not)
+    # its eigenvalues are 1 / sqrt(lambda + 0.1) for lambda >= 0: all in (0, sqrt(10)]
+    ev = np.linalg.eigvalsh(zca)
+    assert ev.min() > 0 and ev.max() <= np.sqrt(10) + 1e-4
+    no = ConvEmbedding(n_filters=8, patch_size=4, whiten=False, random_state=0).fit(images)
+    assert no.whitening_ is None and no.transform(images).shape == (40, 32)
+
+
+def test_conv_embedding_pickle_and_clone():
+    images = _make("u8", (16, 16), n=30)
+    emb = ConvEmbedding(n_filters=8, patch_size=4, random_state=0).fit(images)
+    again = pickle.loads(pickle.dumps(emb))
+    np.testing.assert_array_equal(again.transform(images), emb.transform(images))
+    assert not hasattr(clone(emb), "filters_")
+
+
+def test_conv_embedding_input_conversions(tmp_path):
+    rng = np.random.default_rng(5)
+    u8 = rng.integers(0, 256, (10, 16, 16), dtype=np.uint8)
+    emb = ConvEmbedding(n_filters=8, patch_size=4, random_state=0).fit(u8)
+    assert emb.n_channels_ == 1
+    # uint16 = uint8 * 257 is the same image in [0, 1]
+    np.testing.assert_allclose(emb.transform(u8.astype(np.uint16) * 257), emb.transform(u8),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(emb.transform(u8 / 255.0), emb.transform(u8), rtol=1e-5, atol=1e-5)
+    # a gray model converts colour images with rgb2gray
+    rgb = np.repeat(u8[..., None], 3, axis=3)
+    np.testing.assert_allclose(emb.transform(rgb), emb.transform(u8), rtol=1e-4, atol=1e-4)
+    # a colour model (any colour image in fit) replicates gray images
+    col = ConvEmbedding(n_filters=8, patch_size=4, random_state=0).fit(list(rgb[:5]) + list(u8[5:]))
+    assert col.n_channels_ == 3 and col.filters_.shape == (8, 48)
+    np.testing.assert_allclose(col.transform(u8), col.transform(rgb), rtol=1e-6)
+    # RGBA file: composited on white by load_image, like the array version
+    rgba = _rgba_image(rng, 16, 16)
+    path = str(tmp_path / "a.png")
+    Image.fromarray(rgba, mode="RGBA").save(path)
+    alpha = rgba[..., 3:] / 255.0
+    composited = np.rint(rgba[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    np.testing.assert_allclose(col.transform([path]), col.transform([composited]), rtol=1e-6)
+    # input_size resizes, and reads flattened rows
+    sized = ConvEmbedding(n_filters=8, patch_size=4, input_size=(16, 16), random_state=0).fit(u8)
+    np.testing.assert_allclose(sized.transform(u8.reshape(10, -1)), sized.transform(u8), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "sample, match",
+    [
+        (np.zeros((0, 16)), r"sample 1: image is empty"),
+        (np.zeros(16), r"sample 1: expected a 2-D"),
+        (np.zeros((2, 16, 16, 3)), r"sample 1: expected a 2-D"),
+        (np.full((16, 16), np.nan), r"sample 1: image has 256 non-finite"),
+        (np.zeros((3, 16)), r"sample 1: image of shape \(3, 16\) is smaller than patch_size=4"),
+    ],
+    ids=["empty", "1-D", "4-D", "NaN", "too small"],
+)
+def test_conv_embedding_bad_images(sample, match):
+    emb = ConvEmbedding(n_filters=4, patch_size=4, random_state=0).fit(_make("u8", (16, 16), n=5))
+    with pytest.raises(ValueError, match=match):
+        emb.transform([np.zeros((16, 16)), sample])
+
+
+def test_conv_embedding_bad_params():
+    images = _make("u8", (16, 16), n=5)
+    for params, match in [
+        (dict(n_filters=0), "n_filters"),
+        (dict(pooling="max"), "pooling"),
+        (dict(patch_size=2.5), "patch_size"),
+        (dict(backbone=42), "backbone"),
+        (dict(n_filters=10_000), "at least n_filters"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            ConvEmbedding(**params).fit(images)
+    with pytest.raises(Exception, match="not fitted"):
+        ConvEmbedding().transform(images)
+
+
+# ------------------------------------------------------ pretrained backbones
+def _tiny_torch_model():
+    torch = pytest.importorskip("torch", reason="torch is an optional extra")
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 6),
+        torch.nn.ReLU(),
+        torch.nn.Linear(6, 3),
+        torch.nn.Softmax(dim=1),
+    )
+
+
+def _normalised(images, size, mean, std):
+    out = []
+    for im in images:
+        x = im / 255.0
+        if x.ndim == 2:
+            x = np.repeat(x[..., None], 3, axis=2)
+        x = sk_resize(x, size + (3,), preserve_range=True, anti_aliasing=True)
+        out.append(((x - mean) / std).transpose(2, 0, 1))
+    return np.asarray(out, dtype=np.float32)
+
+
+def test_torch_backbone_penultimate_and_output():
+    torch = pytest.importorskip("torch")
+    model = _tiny_torch_model()
+    rng = np.random.default_rng(0)
+    images = list(rng.integers(0, 256, (5, 12, 12, 3), dtype=np.uint8)) + [
+        rng.integers(0, 256, (20, 15), dtype=np.uint8)]  # gray, other size
+    mean, std = np.array([0.5, 0.4, 0.3]), np.array([0.2, 0.25, 0.3])
+    emb = ConvEmbedding(backbone=model, input_size=(10, 10), mean=tuple(mean), std=tuple(std),
+                        batch_size=4).fit(images)
+    x = torch.from_numpy(_normalised(images, (10, 10), mean, std))
+    with torch.no_grad():
+        expected_pen = model[:6](x).numpy()
+        expected_out = model(x).numpy()
+    got = emb.transform(images)
+    assert emb.n_features_out_ == 6 and got.shape == (6, 6)
+    np.testing.assert_allclose(got, expected_pen, rtol=1e-5, atol=1e-5)
+    out = ConvEmbedding(backbone=model, output="output", input_size=(10, 10), mean=tuple(mean),
+                        std=tuple(std)).fit(images)
+    np.testing.assert_allclose(out.transform(images), expected_out, rtol=1e-5, atol=1e-5)
+    # the user's module is not modified, and the fitted copy pickles
+    assert emb.backbone_ is not model
+    again = pickle.loads(pickle.dumps(emb))
+    np.testing.assert_allclose(again.transform(images), got, rtol=1e-6)
+    names = emb.get_feature_names_out()
+    assert list(names) == [f"conv_{i}" for i in range(6)]
+
+
+def test_torch_backbone_without_linear_layer_needs_output():
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.Flatten())
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match="output='output'"):
+        ConvEmbedding(backbone=model, input_size=(8, 8)).fit(images)
+    emb = ConvEmbedding(backbone=model, output="output", input_size=(8, 8)).fit(images)
+    assert emb.transform(images).shape == (2, 72)
+
+
+def _tiny_onnx_model(path, rng, static=True):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w1 = rng.standard_normal((3 * 8 * 8, 5)).astype(np.float32)
+    w2 = rng.standard_normal((5, 4)).astype(np.float32)
+    b2 = rng.standard_normal(4).astype(np.float32)
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["f"], axis=1),
+        helper.make_node("MatMul", ["f", "w1"], ["h"]),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("MatMul", ["r", "w2"], ["m"]),
+        helper.make_node("Add", ["m", "b2"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["y"], axis=1),
+    ]
+    dims = ["N", 3, 8, 8] if static else ["N", 3, "H", "W"]
+    graph = helper.make_graph(
+        nodes, "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        initializer=[numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2"),
+                     numpy_helper.from_array(b2, "b2")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return w1, w2, b2
+
+
+def test_onnx_backbone_penultimate_and_output(tmp_path):
+    pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(1)
+    path = str(tmp_path / "tiny.onnx")
+    w1, w2, b2 = _tiny_onnx_model(path, rng)
+    images = list(rng.integers(0, 256, (5, 12, 12, 3), dtype=np.uint8)) + [
+        rng.integers(0, 256, (9, 9), dtype=np.uint8)]
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+    x = _normalised(images, (8, 8), mean, std).reshape(len(images), -1)
+    hidden = np.maximum(x @ w1, 0)
+    logits = hidden @ w2 + b2
+    softmax = np.exp(logits - logits.max(1, keepdims=True))
+    softmax /= softmax.sum(1, keepdims=True)
+    # the model's fixed input size (8, 8) is used when input_size is None
+    emb = ConvEmbedding(backbone=path, batch_size=4).fit(images)
+    np.testing.assert_allclose(emb.transform(images), hidden, rtol=1e-4, atol=1e-4)
+    out = ConvEmbedding(backbone=path, output="output").fit(images)
+    np.testing.assert_allclose(out.transform(images), softmax, rtol=1e-4, atol=1e-5)
+    again = pickle.loads(pickle.dumps(emb))  # the session is rebuilt from onnx_model_
+    np.testing.assert_allclose(again.transform(images), emb.transform(images), rtol=1e-6)
+
+
+def test_onnx_backbone_missing_file_and_packages(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="missing.onnx"):
+        ConvEmbedding(backbone=str(tmp_path / "missing.onnx")).fit(np.zeros((1, 8, 8)))
+    path = str(tmp_path / "tiny.onnx")
+    _tiny_onnx_model(path, np.random.default_rng(0))
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(ImportError, match=r"pip install 'mmlearn\[onnx\]'"):
+        ConvEmbedding(backbone=path).fit(images)
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ImportError, match="pip install onnx"):
+        ConvEmbedding(backbone=path).fit(images)
+
+
+# ------------------------------------------------------ sklearn estimator checks
+# Both are image transformers: a 2-D numeric X is read as one 1-D sample per
+# row, which is not an image, so every check that feeds tabular data fails
+# with "sample 0: expected a 2-D (H, W) or 3-D (H, W, C) image". The same
+# properties (fit returns self, idempotence, pickling, sample order and subset
+# invariance, read-only input, unchanged __dict__, dtype) are tested on images
+# in test_image_transformer_contract below.
+_TABULAR = "tabular X: each row would be a 1-D image (tested on images below)"
+_TABULAR_CHECKS = [
+    "check_fit_score_takes_y", "check_estimators_overwrite_params",
+    "check_dont_overwrite_parameters", "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input", "check_n_features_in_after_fitting",
+    "check_estimators_dtypes", "check_pipeline_consistency", "check_estimators_pickle",
+    "check_f_contiguous_array_estimator", "check_transformer_general",
+    "check_transformer_preserve_dtypes", "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance", "check_dict_unchanged", "check_fit_idempotent",
+    "check_fit_check_is_fitted", "check_n_features_in", "check_fit2d_predict1d",
+]
+_EXPECTED_FAILURES = {
+    **{name: _TABULAR for name in _TABULAR_CHECKS},
+    "check_transformers_unfitted_stateless": _TABULAR,
+    "check_positive_only_tag_during_fit": "fails on the 1-D rows, before looking at signs",
+    "check_complex_data": "rejected as 'expected a numeric image array' (not sklearn's wording)",
+    "check_dtype_object": "a 2-D object array is not a container of images",
+    "check_estimators_empty_data_messages": "0 features = an empty 1-D image: our message",
+    "check_estimators_nan_inf": "fails on the 1-D rows first; NaN pixels: test_*_nan_pixels",
+    "check_transformer_data_not_an_array": "sklearn's _NotAnArray is not a sequence of images",
+    "check_fit2d_1sample": "fails on the 1-D rows, with our message",
+    "check_fit2d_1feature": "fails on the 1-D rows, with our message",
+}
+
+
+@parametrize_with_checks(
+    [HOGFeatures(), ConvEmbedding(n_filters=4, patch_size=2, random_state=0)],
+    expected_failed_checks=lambda est: _EXPECTED_FAILURES,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: HOGFeatures(pixels_per_cell=(4, 4), cells_per_block=(2, 2)),
+    lambda: ConvEmbedding(n_filters=6, patch_size=4, random_state=0),
+], ids=["HOGFeatures", "ConvEmbedding"])
+def test_image_transformer_contract(make):
+    """The estimator checks that need data, with images instead of tables."""
+    images = _make("u8", (16, 16), n=20, seed=13)
+    est = make()
+    assert est.fit(images) is est
+    first = est.transform(images)
+    assert first.dtype == np.float32
+    state = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(est).items()}
+    # fit idempotent; transform leaves the estimator unchanged
+    np.testing.assert_array_equal(make().fit(images).fit(images).transform(images), first)
+    est.transform(images)
+    assert vars(est).keys() == state.keys()
+    for k, v in state.items():
+        if isinstance(v, np.ndarray):
+            np.testing.assert_array_equal(vars(est)[k], v)
+    # rows do not depend on order or on the other samples
+    perm = np.random.default_rng(0).permutation(20)
+    np.testing.assert_allclose(est.transform(images[perm]), first[perm], rtol=1e-6)
+    np.testing.assert_allclose(est.transform(images[5:9]), first[5:9], rtol=1e-6)
+    # read-only input, pickling, fit_transform
+    ro = images.copy()
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(est.transform(ro), first)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).transform(images), first)
+    np.testing.assert_array_equal(make().fit_transform(images), first)
+    assert len(est.get_feature_names_out()) == first.shape[1]
+
+
+# ------------------------------------------------------ real data
+def _mnist(shared_data, n):
+    d = shared_data / "mnist"
+    path = d / "t10k-images-idx3-ubyte.gz"
+    if not path.exists():
+        pytest.skip(f"MNIST not found at {d}")
+    X = np.frombuffer(gzip.open(path).read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    y = np.frombuffer(gzip.open(d / "t10k-labels-idx1-ubyte.gz").read(), np.uint8, offset=8)
+    return X[:n], y[:n]
+
+
+def test_mnist_hog_equals_skimage_and_conv_beats_hog(shared_data):
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _mnist(shared_data, 3000)
+    params = dict(pixels_per_cell=(7, 7), cells_per_block=(2, 2))
+    hog = HOGFeatures(**params).transform(X)
+    np.testing.assert_allclose(hog[:300], _sk(X[:300], **params), rtol=0, atol=HOG_ATOL)
+    conv = ConvEmbedding(n_filters=64, random_state=0).fit(X[:2000]).transform(X)
+    scores = {}
+    for name, F in [("hog", hog), ("conv", conv)]:
+        clf = make_pipeline(StandardScaler(), RidgeClassifier()).fit(F[:2000], y[:2000])
+        scores[name] = clf.score(F[2000:], y[2000:])
+    assert scores["hog"] > 0.85, scores
+    assert scores["conv"] > scores["hog"] + 0.01, scores
