@@ -1,0 +1,167 @@
+"""Out-of-fold member outputs: one cached member fit per fold, outputs per test part.
+
+Shared by stacking, ensemble selection and the weight search.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.model_selection import LeaveOneOut, check_cv
+from sklearn.utils.parallel import Parallel, delayed
+
+from ._cache import hash_parts
+from ._members import fit_tasks, label_text, make_task, member_output, n_rows, take_rows
+
+
+def resolve_cv(cv: Any, y: Any, *, classifier: bool) -> Any:
+    """``"loo"`` -> LeaveOneOut; otherwise :func:`sklearn.model_selection.check_cv`."""
+    if isinstance(cv, str):
+        if cv == "loo":
+            return LeaveOneOut()
+        raise ValueError(f"cv must be an int, a splitter, an iterable of splits or 'loo'; got {cv!r}.")
+    return check_cv(cv, y, classifier=classifier)
+
+
+def fold_splits(owner: Any, cv: Any, X: Any, y: Any, *, classifier: bool, groups: Any = None) -> list:
+    """The (train, test) index pairs, computed once so every member sees the same folds."""
+    splitter = resolve_cv(cv, y, classifier=classifier)
+    splits = [(np.asarray(tr, dtype=np.intp), np.asarray(te, dtype=np.intp)) for tr, te in splitter.split(X, y, groups)]
+    if not splits:
+        raise ValueError(f"{type(owner).__name__}: cv produced no splits.")
+    return splits
+
+
+def check_partition(owner: Any, splits: Sequence, n: int) -> None:
+    """Out-of-fold outputs need every sample in exactly one test part."""
+    test = np.concatenate([te for _, te in splits])
+    counts = np.bincount(test, minlength=n)
+    if len(test) != n or np.any(counts != 1):
+        missing = np.flatnonzero(counts == 0)
+        repeated = np.flatnonzero(counts > 1)
+        raise ValueError(
+            f"{type(owner).__name__}: cv must partition the samples (each in exactly one test "
+            f"fold) to build out-of-fold predictions; {len(missing)} samples are in no test fold "
+            f"and {len(repeated)} in more than one. Use KFold, StratifiedKFold, GroupKFold, "
+            "LeaveOneOut ('loo') or a similar partitioning splitter."
+        )
+
+
+def check_fold_classes(owner: Any, splits: Sequence, y: np.ndarray) -> None:
+    """Each training part must have two classes, or no classifier can be fitted on it.
+
+    A training part that lacks some classes is allowed (the members' columns
+    stay aligned), with a warning naming the fold.
+    """
+    classes = np.unique(y)
+    lacking = []
+    for i, (train, _) in enumerate(splits):
+        present = np.unique(y[train])
+        if len(present) < 2:
+            raise ValueError(
+                f"{type(owner).__name__}: the training part of cv fold {i} holds a single "
+                f"class ({label_text(present[0])}) so no member can be fitted on it; use a stratified "
+                "splitter or fewer folds."
+            )
+        if len(present) < len(classes):
+            missing = [label_text(c) for c in np.setdiff1d(classes, present)]
+            lacking.append(f"fold {i} lacks {', '.join(missing)}")
+    if lacking:
+        warnings.warn(
+            f"{type(owner).__name__}: some cv training parts lack classes ({'; '.join(lacking)}); "
+            "members fitted there give those classes probability 0.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def _is_per_sample(value: Any, n: int) -> bool:
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return False
+    try:
+        return np.ndim(value) >= 1 and len(value) == n
+    except TypeError:
+        return False
+
+
+def restrict_params(params: dict, rows: np.ndarray, n: int) -> dict:
+    """Per-sample metadata (``sample_weight``, ...) restricted to ``rows``."""
+    return {k: (take_rows(v, rows) if _is_per_sample(v, n) else v) for k, v in params.items()}
+
+
+def fold_outputs(
+    names: Sequence[str],
+    ests: Sequence[Any],
+    X: Any,
+    y: np.ndarray,
+    routed: dict,
+    splits: Sequence,
+    methods: Sequence[str],
+    classes: np.ndarray | None,
+    cache: Any,
+    n_jobs: Any,
+    *,
+    data_key: str | None,
+    full_fit: bool,
+) -> tuple[list | None, list, np.ndarray, int]:
+    """Fit each member on each training part (and on all rows), predict the test parts.
+
+    Parameters
+    ----------
+    names, ests : the live members (no ``"drop"``).
+    routed : dict name -> fit metadata for all rows.
+    methods : the output method of each member.
+    data_key : fingerprint of (X, y), or None without a cache.
+    full_fit : also fit each member on all rows (returned first).
+
+    Returns
+    -------
+    full : list of fitted members, or None
+    outputs : list over folds of list over members of (out, present)
+        ``out`` covers the fold's test rows.
+    fit_time : ndarray of shape (n_folds,)
+        Seconds spent fitting members for each fold (0 for cache hits).
+    n_fits : int
+        Member fits made (cache misses), the full fits included.
+    """
+    n = n_rows(X)
+    tasks = []
+    if full_fit:
+        tasks += [make_task(nm, e, X, y, routed[nm], data_key) for nm, e in zip(names, ests)]
+    for f, (train, _) in enumerate(splits):
+        fold_key = None if data_key is None else hash_parts(data_key, "rows", train)
+        X_tr, y_tr = take_rows(X, train), y[train]
+        for nm, e in zip(names, ests):
+            tasks.append(
+                make_task(nm, e, X_tr, y_tr, restrict_params(routed[nm], train, n), fold_key, f" on cv fold {f}")
+            )
+    fitted, times, n_fits = fit_tasks(tasks, cache, n_jobs)
+    m = len(ests)
+    full = fitted[:m] if full_fit else None
+    offset = m if full_fit else 0
+    per_fold = [fitted[offset + f * m : offset + (f + 1) * m] for f in range(len(splits))]
+    fit_time = np.array([sum(times[offset + f * m : offset + (f + 1) * m]) for f in range(len(splits))])
+    jobs = []
+    for f, (_, test) in enumerate(splits):
+        X_te = take_rows(X, test)
+        for j in range(m):
+            jobs.append(delayed(member_output)(per_fold[f][j], X_te, methods[j], classes))
+    res = Parallel(n_jobs=n_jobs)(jobs)
+    outputs = [res[f * m : (f + 1) * m] for f in range(len(splits))]
+    return full, outputs, fit_time, n_fits
+
+
+def assemble_oof(outputs: list, splits: Sequence, n: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per-member OOF arrays of all rows (from a partition) and the (m, n) presence."""
+    m = len(outputs[0])
+    oof: list[np.ndarray | None] = [None] * m
+    present = np.zeros((m, n), dtype=bool)
+    for f, (_, test) in enumerate(splits):
+        for j, (out, pres) in enumerate(outputs[f]):
+            if oof[j] is None:
+                oof[j] = np.full((n,) + out.shape[1:], np.nan if out.dtype.kind == "f" else -1, dtype=out.dtype)
+            oof[j][test] = out
+            present[j, test] = pres
+    return oof, present

@@ -1,0 +1,131 @@
+"""Scoring many fused candidates at once, on cached member outputs.
+
+Common metrics are computed for all candidates in one array expression;
+any other sklearn scorer is called once per candidate on a stand-in
+estimator that returns the stored outputs (no model is refitted).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import check_scoring
+
+from ._members import PrecomputedClassifier, PrecomputedRegressor
+
+# scoring names computed in one vectorised pass; others go through sklearn
+_FAST_CLASSIFIER = {"accuracy", "neg_log_loss"}
+_FAST_REGRESSOR = {"r2", "neg_mean_squared_error", "neg_mean_absolute_error"}
+
+
+class CandidateScorer:
+    """Score fused outputs of many candidates against one y.
+
+    Parameters
+    ----------
+    scoring : None, str or callable
+        As in :class:`~sklearn.model_selection.GridSearchCV`. None is the
+        estimator's ``score``: accuracy (classifiers) or R² (regressors).
+    classifier : bool
+    soft : bool
+        Whether classifier outputs are probabilities (else vote counts).
+    """
+
+    def __init__(self, scoring: Any, *, classifier: bool, soft: bool):
+        self.scoring = scoring
+        self.classifier = classifier
+        self.soft = soft
+        name = scoring
+        if scoring is None:
+            name = "accuracy" if classifier else "r2"
+        fast = _FAST_CLASSIFIER if classifier else _FAST_REGRESSOR
+        self.fast = name if isinstance(name, str) and name in fast else None
+        if self.fast == "neg_log_loss" and not soft:
+            raise ValueError("scoring='neg_log_loss' needs probabilities: use voting='soft'.")
+        stand_in = PrecomputedClassifier() if classifier else PrecomputedRegressor()
+        self.scorer = check_scoring(stand_in, scoring=scoring)
+        # GridSearchCV (sklearn >= 1.9) weights the scores too when the scorer accepts it
+        accepts = getattr(self.scorer, "_accept_sample_weight", None)
+        if accepts is not None:
+            self.accepts_sample_weight = bool(accepts())
+        else:
+            try:
+                self.accepts_sample_weight = "sample_weight" in inspect.signature(self.scorer).parameters
+            except (TypeError, ValueError):
+                self.accepts_sample_weight = False
+        if self.fast is not None:
+            self.accepts_sample_weight = True
+
+    def __call__(
+        self, y: np.ndarray, fused: np.ndarray, classes: np.ndarray | None, sample_weight: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Scores of each candidate.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            True labels (classifiers) or targets.
+        fused : ndarray of shape (n_candidates, n_samples, n_classes) or (n_candidates, n_samples)
+            Probabilities (soft voting), weighted votes (hard voting) or
+            predictions (regression). Rows of a candidate that are NaN make
+            its score NaN.
+        classes : ndarray of shape (n_classes,) or None
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Weights of the scored rows; ignored by scorers that do not
+            accept them.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_candidates,)
+        """
+        c = fused.shape[0]
+        bad = np.isnan(fused.reshape(c, -1)).any(axis=1)
+        scores = np.full(c, np.nan)
+        ok = np.flatnonzero(~bad)
+        if len(ok) == 0:
+            return scores
+        f = fused[ok]
+        w = sample_weight if self.accepts_sample_weight else None
+        if self.fast is not None:
+            scores[ok] = self._fast(y, f, classes, w)
+            return scores
+        kw = {} if w is None else {"sample_weight": w}
+        idx = np.arange(len(y))[:, None]
+        for i, row in zip(ok, f):
+            if self.classifier:
+                est = PrecomputedClassifier(
+                    classes=classes,
+                    proba=row if self.soft else None,
+                    codes=None if self.soft else np.argmax(row, axis=1),
+                ).fit(None)
+            else:
+                est = PrecomputedRegressor(pred=row).fit(None)
+            scores[i] = self.scorer(est, idx, y, **kw)
+        return scores
+
+    def _fast(self, y: np.ndarray, f: np.ndarray, classes: np.ndarray | None, w: np.ndarray | None) -> np.ndarray:
+        def mean(values: np.ndarray) -> np.ndarray:
+            return values.mean(axis=1) if w is None else (values @ w) / w.sum()
+
+        if self.classifier:
+            codes = np.searchsorted(classes, y)
+            if self.fast == "accuracy":
+                return mean((np.argmax(f, axis=2) == codes[None]).astype(float))
+            # neg_log_loss as sklearn.metrics.log_loss: clip to [eps, 1 - eps]
+            p = f[:, np.arange(len(y)), codes]
+            eps = np.finfo(f.dtype).eps
+            return mean(np.log(np.clip(p, eps, 1 - eps)))
+        err = f - y[None]
+        if self.fast == "neg_mean_squared_error":
+            return -mean(err**2)
+        if self.fast == "neg_mean_absolute_error":
+            return -mean(np.abs(err))
+        ww = np.ones(len(y)) if w is None else w
+        num = (err**2) @ ww
+        centre = y.mean() if w is None else np.average(y, weights=w)
+        den = ((y - centre) ** 2) @ ww
+        if den == 0:
+            return np.where(num == 0, 1.0, 0.0)
+        return 1 - num / den

@@ -1,0 +1,505 @@
+"""Search the weights of a voting fusion on cached out-of-fold member outputs."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+import warnings
+from copy import deepcopy
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._cache import resolve_cache
+from ._members import (
+    as_table,
+    candidate_blocks,
+    check_members,
+    check_sample_weight,
+    check_target,
+    check_weights,
+    combine,
+    data_key,
+    n_rows,
+    one_hot,
+    route_fit_params,
+)
+from ._oof import check_fold_classes, fold_outputs, fold_splits
+from ._scoring import CandidateScorer
+from .voting import VotingFusionClassifier, VotingFusionRegressor
+
+__all__ = ["FusionWeightSearchCV", "simplex_grid"]
+
+_MAX_CANDIDATES = 5_000_000
+
+
+def simplex_grid(n_members: int, step: float) -> np.ndarray:
+    """Every weight vector on the simplex with coordinates in multiples of ``step``.
+
+    Parameters
+    ----------
+    n_members : int
+        Length of each weight vector.
+    step : float
+        Grid spacing; ``1 / step`` must be a whole number.
+
+    Returns
+    -------
+    grid : ndarray of shape (n_points, n_members)
+        Rows sum to 1, in increasing lexicographic order (the first row
+        puts all the weight on the last member). There are
+        ``comb(1/step + n_members - 1, n_members - 1)`` rows.
+
+    Examples
+    --------
+    >>> from mmlearn.fusion import simplex_grid
+    >>> simplex_grid(2, 0.5)
+    array([[0. , 1. ],
+           [0.5, 0.5],
+           [1. , 0. ]])
+    """
+    if not isinstance(step, Real) or not 0 < step <= 1:
+        raise ValueError(f"step must be in (0, 1]; got {step!r}.")
+    total = int(round(1 / step))
+    if abs(total * step - 1) > 1e-9:
+        raise ValueError(f"1 / step must be a whole number; got step={step!r}.")
+    if n_members < 1:
+        raise ValueError("simplex_grid needs at least one member.")
+    n_points = math.comb(total + n_members - 1, n_members - 1)
+    if n_points > _MAX_CANDIDATES:
+        raise ValueError(
+            f"a simplex grid with step={step} over {n_members} members has {n_points} points; "
+            "use a larger step or weights='optimize'."
+        )
+    rows = []
+    # stars and bars: bar positions among total + n_members - 1 slots
+    for bars in itertools.combinations(range(total + n_members - 1), n_members - 1):
+        edges = (-1,) + bars + (total + n_members - 1,)
+        rows.append([edges[i + 1] - edges[i] - 1 for i in range(n_members)])
+    grid = np.asarray(rows, dtype=float) / total
+    return np.ascontiguousarray(grid)
+
+
+def _delegate(attr: str):
+    def check(self: Any) -> bool:
+        if not self.refit:
+            return False
+        est = getattr(self, "best_estimator_", self.estimator)
+        return hasattr(est, attr)
+
+    return check
+
+
+class FusionWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Find the weights of a voting fusion with one member fit per fold.
+
+    Each member of ``estimator`` is fitted once on each training part of
+    ``cv``; its outputs on the test part are cached, and every candidate
+    weight vector is scored on them in one vectorised pass (the members'
+    outputs are combined for all candidates at once, row by row over the
+    members present). ``GridSearchCV`` over ``weights`` would refit every
+    member for every candidate (or, with the fitted-member cache of the
+    fusion estimators, look the fits up per candidate and still predict per
+    candidate).
+
+    Parameters
+    ----------
+    estimator : VotingFusionClassifier or VotingFusionRegressor
+        The fusion whose ``weights`` are searched; its ``voting``, ``memory``
+        and members are used as they are.
+    weights : "simplex", "optimize" or list of array-like, default="simplex"
+        The candidates: every point of the simplex grid with spacing
+        ``step`` over the members that are not ``"drop"``; an explicit list
+        of weight vectors (one entry per member, ``"drop"`` ones included);
+        or ``"optimize"``, continuous minimisation of the out-of-fold log
+        loss (soft voting) or squared error (regression) over the simplex
+        with :func:`scipy.optimize.minimize` (SLSQP), which gives one
+        candidate.
+    step : float, default=0.1
+        Spacing of the simplex grid (``1 / step`` a whole number).
+    cv : int, cross-validation splitter or iterable, default=5
+        As in :class:`~sklearn.model_selection.GridSearchCV` (an int is a
+        stratified k-fold for classifiers); ``"loo"`` is leave-one-out.
+    scoring : None, str or callable, default=None
+        As in ``GridSearchCV``; None uses the estimator's ``score``
+        (accuracy or R²). ``"accuracy"``, ``"neg_log_loss"``, ``"r2"``,
+        ``"neg_mean_squared_error"`` and ``"neg_mean_absolute_error"`` are
+        computed for all candidates at once; other scorers are called once
+        per candidate and fold on the cached outputs.
+    refit : bool, default=True
+        Fit ``estimator`` with the best weights on all rows
+        (``best_estimator_``); prediction methods delegate to it.
+    n_jobs : int, default=None
+        Member fits (folds x members) run in parallel through joblib.
+
+    Attributes
+    ----------
+    cv_results_ : dict of ndarrays
+        Shaped like ``GridSearchCV.cv_results_``: ``params``,
+        ``param_weights``, ``split{k}_test_score``, ``mean_test_score``,
+        ``std_test_score``, ``rank_test_score``, ``mean_fit_time``,
+        ``std_fit_time``, ``mean_score_time``, ``std_score_time``.
+    best_index_ : int
+        Index of the best candidate (the first of the best-ranked ones, as
+        in ``GridSearchCV``).
+    best_weights_ : ndarray of shape (n_estimators,)
+        The best weight vector.
+    best_params_ : dict
+        ``{"weights": best_weights_}``.
+    best_score_ : float
+        Mean cross-validated score of the best candidate.
+    best_estimator_ : estimator
+        ``estimator`` refitted with the best weights (if ``refit``).
+    scorer_ : callable
+        The scorer used by :meth:`score`.
+    n_splits_ : int
+        Number of cv splits.
+    n_member_fits_ : int
+        Member fits done for the folds (cache hits not counted), not
+        counting the refit.
+    optimize_result_ : scipy.optimize.OptimizeResult
+        With ``weights="optimize"``: the optimiser's result.
+    refit_time_ : float
+        Seconds spent refitting the best estimator.
+    n_features_in_ : int
+        Number of columns of ``X`` seen in :meth:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of ``X``, when it is a DataFrame with string names.
+
+    See Also
+    --------
+    VotingFusionClassifier : The fusion whose weights are searched.
+    EnsembleSelectionClassifier : Greedy weights from out-of-fold outputs.
+
+    Notes
+    -----
+    The fit time of a fold (the member fits it needed) is shared by all
+    candidates, and is reported as each candidate's fit time in
+    ``cv_results_``. A candidate that leaves some test row with no weighted
+    member present (missing modalities) scores NaN on that fold and ranks
+    last, as a failed fit does in ``GridSearchCV``. ``sample_weight`` is
+    routed to the members' fits and, as ``GridSearchCV`` does in sklearn
+    1.9, to the scorer when it accepts it. The fast
+    ``neg_log_loss`` uses every class of ``y`` on every fold (sklearn's
+    ``log_loss`` fails on a test part that lacks a class). With
+    ``weights="optimize"`` the reported score is measured on the same
+    out-of-fold outputs the weights were fitted to, so it is optimistic.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from mmlearn.fusion import FusionWeightSearchCV, VotingFusionClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> fusion = VotingFusionClassifier([
+    ...     ("lr", LogisticRegression(max_iter=500)), ("nb", GaussianNB()),
+    ...     ("tree", DecisionTreeClassifier(max_depth=1, random_state=0))],
+    ...     memory=False)  # no shared cache: count every fit
+    >>> search = FusionWeightSearchCV(fusion, step=0.25, cv=3).fit(X, y)
+    >>> len(search.cv_results_["params"]), search.n_member_fits_
+    (15, 9)
+    >>> search.best_weights_.sum()
+    np.float64(1.0)
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        weights: Any = "simplex",
+        *,
+        step: float = 0.1,
+        cv: Any = 5,
+        scoring: Any = None,
+        refit: bool = True,
+        n_jobs: int | None = None,
+    ):
+        self.estimator = estimator
+        self.weights = weights
+        self.step = step
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.n_jobs = n_jobs
+
+    # ---------------------------------------------------------- params
+    def _candidates(self, ests: list) -> np.ndarray:
+        live = np.array([e != "drop" for e in ests])
+        if isinstance(self.weights, str):
+            if self.weights != "simplex":
+                raise ValueError(f"weights must be 'simplex', 'optimize' or a list of weight vectors; got {self.weights!r}.")
+            grid = simplex_grid(int(live.sum()), self.step)
+            full = np.zeros((len(grid), len(ests)))
+            full[:, live] = grid
+            return full
+        try:
+            cands = list(self.weights)
+        except TypeError as exc:
+            raise ValueError(f"weights must be 'simplex', 'optimize' or a list of weight vectors; got {self.weights!r}.") from exc
+        if not cands:
+            raise ValueError("weights is an empty list; give at least one weight vector.")
+        out = []
+        for i, w in enumerate(cands):
+            try:
+                out.append(check_weights(self.estimator, w, ests))
+            except ValueError as exc:
+                raise ValueError(f"weight candidate {i}: {exc}") from exc
+        return np.vstack(out)
+
+    def fit(self, X: Any, y: Any, *, groups: Any = None, sample_weight: Any = None, **fit_params: Any) -> "FusionWeightSearchCV":
+        """Fit the members once per fold, score every candidate, refit the best.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The multimodal table (or numeric features).
+        y : array-like of shape (n_samples,)
+            Targets.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the members' fits (restricted to each training part)
+            and to the scorer on each test part (if it accepts weights).
+        **fit_params : dict
+            Other metadata (only with sklearn's metadata routing enabled).
+
+        Returns
+        -------
+        self : FusionWeightSearchCV
+            The fitted search.
+        """
+        X = as_table(X)
+        est = self.estimator
+        if not isinstance(est, (VotingFusionClassifier, VotingFusionRegressor)):
+            raise TypeError(
+                "FusionWeightSearchCV searches the weights of a VotingFusionClassifier or "
+                f"VotingFusionRegressor; got {type(est).__name__}."
+            )
+        if self.n_jobs is not None and not (isinstance(self.n_jobs, Integral) and not isinstance(self.n_jobs, bool)):
+            raise ValueError(f"n_jobs must be None or an int; got {self.n_jobs!r}.")
+        classifier = is_classifier(est)
+        soft = classifier and est.voting == "soft"
+        if classifier and est.voting not in ("soft", "hard"):
+            raise ValueError(f"voting must be 'soft' or 'hard'; got {est.voting!r}.")
+        names_all, ests_all = check_members(est, est.estimators, kind="classifier" if classifier else "regressor")
+        y, classes = check_target(self, X, y, classifier=classifier)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        n = n_rows(X)
+        sample_weight = check_sample_weight(self, sample_weight, n)
+        optimize = isinstance(self.weights, str) and self.weights == "optimize"
+        if optimize and classifier and not soft:
+            raise ValueError("weights='optimize' needs voting='soft' (hard votes are not differentiable).")
+        if soft:
+            lacking = [nm for nm, e in zip(names_all, ests_all) if e != "drop" and not hasattr(e, "predict_proba")]
+            if lacking:
+                raise ValueError(f"voting='soft' needs predict_proba, which members {lacking} do not have.")
+        candidates = None if optimize else self._candidates(ests_all)
+        self.scorer_ = CandidateScorer(self.scoring, classifier=classifier, soft=soft)
+        live = [j for j, e in enumerate(ests_all) if e != "drop"]
+        names = [names_all[j] for j in live]
+        ests = [ests_all[j] for j in live]
+        routed = route_fit_params(est, names_all, ests_all, sample_weight, fit_params)
+        splits = fold_splits(self, self.cv, X, y, classifier=classifier, groups=groups)
+        if classifier:
+            check_fold_classes(self, splits, y)
+        self.n_splits_ = len(splits)
+        cache = resolve_cache(est.memory)
+        method = "predict_proba" if soft else "predict"
+        _, outputs, fold_fit_time, n_fits = fold_outputs(
+            names, ests, X, y, routed, splits, [method] * len(ests), classes, cache, self.n_jobs,
+            data_key=data_key(cache, X, y), full_fit=False,
+        )
+        self.n_member_fits_ = n_fits
+        k = len(classes) if classifier else 1
+        fold_data = []
+        for f, (_, test) in enumerate(splits):
+            outs = [o for o, _ in outputs[f]]
+            present = np.vstack([p for _, p in outputs[f]])
+            if classifier and not soft:
+                outs = [one_hot(o, k) for o in outs]
+            arr = np.stack(outs) if classifier else np.stack(outs)[:, :, None]
+            fold_data.append((arr, present, y[test], None if sample_weight is None else sample_weight[test]))
+        if optimize:
+            w_live = self._optimize(fold_data, classes, classifier)
+            candidates = np.zeros((1, len(ests_all)))
+            candidates[0, live] = w_live
+        scores, score_time = self._score(fold_data, candidates[:, live], classes, classifier, soft)
+        self._store_results(candidates, scores, fold_fit_time, score_time)
+        if self.refit:
+            start = time.perf_counter()
+            best = clone(est).set_params(weights=self.best_weights_.tolist())
+            fit_kw = dict(fit_params)
+            if sample_weight is not None:
+                fit_kw["sample_weight"] = sample_weight
+            self.best_estimator_ = best.fit(X, y, **fit_kw)
+            self.refit_time_ = time.perf_counter() - start
+        return self
+
+    # --------------------------------------------------------- scoring
+    def _fused(self, arr: np.ndarray, present: np.ndarray, W: np.ndarray, classifier: bool, soft: bool) -> np.ndarray:
+        num, den = combine(arr, present, W)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if classifier and not soft:
+                fused = np.where(den[:, :, None] > 0, num, np.nan)
+            else:
+                fused = num / np.where(den > 0, den, np.nan)[:, :, None]
+        return fused if classifier else fused[:, :, 0]
+
+    def _score(self, fold_data: list, W: np.ndarray, classes: Any, classifier: bool, soft: bool) -> tuple[np.ndarray, np.ndarray]:
+        c = len(W)
+        scores = np.full((c, len(fold_data)), np.nan)
+        score_time = np.zeros(len(fold_data))
+        for f, (arr, present, y_f, sw_f) in enumerate(fold_data):
+            start = time.perf_counter()
+            for block in candidate_blocks(c, arr.shape[1], arr.shape[2]):
+                fused = self._fused(arr, present, W[block], classifier, soft)
+                scores[block, f] = self.scorer_(y_f, fused, classes, sw_f)
+            score_time[f] = time.perf_counter() - start
+        n_bad = int(np.isnan(scores).any(axis=1).sum())
+        if n_bad:
+            warnings.warn(
+                f"{n_bad} of {c} weight candidates left some test rows with no weighted member "
+                "present (missing modalities); they score NaN on those folds and rank last.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return scores, score_time
+
+    def _optimize(self, fold_data: list, classes: Any, classifier: bool) -> np.ndarray:
+        arr = np.concatenate([d[0] for d in fold_data], axis=1)
+        present = np.concatenate([d[1] for d in fold_data], axis=1)
+        y = np.concatenate([d[2] for d in fold_data])
+        m = arr.shape[0]
+        if classifier:
+            codes = np.searchsorted(classes, y)
+            eps = np.finfo(float).eps
+            picked = np.where(present, arr[:, np.arange(len(y)), codes], 0.0)  # (m, n)
+            k = arr.shape[2]
+
+            def objective(w: np.ndarray) -> float:
+                den = w @ present
+                num = w @ picked
+                p = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0 / k)
+                return float(-np.log(np.clip(p, eps, 1 - eps)).mean())
+        else:
+            pred = np.where(present, arr[:, :, 0], 0.0)
+
+            def objective(w: np.ndarray) -> float:
+                den = w @ present
+                p = np.where(den > 0, (w @ pred) / np.where(den > 0, den, 1.0), y.mean())
+                return float(((p - y) ** 2).mean())
+
+        start = np.full(m, 1.0 / m)
+        res = minimize(
+            objective, start, method="SLSQP", bounds=[(0.0, 1.0)] * m,
+            constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
+        )
+        w = np.clip(res.x, 0.0, None)
+        w[w < 1e-9] = 0.0
+        if w.sum() <= 0:
+            w = start
+        self.optimize_result_ = res
+        return w / w.sum()
+
+    def _store_results(self, candidates: np.ndarray, scores: np.ndarray, fold_fit_time: np.ndarray, score_time: np.ndarray) -> None:
+        c, n_splits = scores.shape
+        res: dict[str, Any] = {}
+        fit_t = np.broadcast_to(fold_fit_time, (c, n_splits))
+        score_t = np.broadcast_to(score_time / c, (c, n_splits))
+        res["mean_fit_time"] = fit_t.mean(axis=1)
+        res["std_fit_time"] = fit_t.std(axis=1)
+        res["mean_score_time"] = score_t.mean(axis=1)
+        res["std_score_time"] = score_t.std(axis=1)
+        param = np.ma.MaskedArray(np.empty(c, dtype=object), mask=False)
+        for i in range(c):
+            param[i] = candidates[i].tolist()
+        res["param_weights"] = param
+        res["params"] = [{"weights": candidates[i].tolist()} for i in range(c)]
+        for f in range(n_splits):
+            res[f"split{f}_test_score"] = scores[:, f]
+        means = np.average(scores, axis=1)
+        res["mean_test_score"] = means
+        res["std_test_score"] = np.sqrt(np.average((scores - means[:, None]) ** 2, axis=1))
+        if np.isnan(means).all():
+            rank = np.ones(c, dtype=np.int32)
+        else:
+            filled = np.nan_to_num(means, nan=np.nanmin(means) - 1)
+            rank = rankdata(-filled, method="min").astype(np.int32)
+        res["rank_test_score"] = rank
+        self.cv_results_ = res
+        self.best_index_ = int(rank.argmin())
+        self.best_weights_ = candidates[self.best_index_].copy()
+        self.best_params_ = {"weights": self.best_weights_.tolist()}
+        self.best_score_ = float(means[self.best_index_])
+
+    # ------------------------------------------------------ delegation
+    @available_if(_delegate("predict"))
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict with ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.predict(X)
+
+    @available_if(_delegate("predict_proba"))
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities from ``best_estimator_``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_delegate("predict"))
+    def score(self, X: Any, y: Any) -> float:
+        """Score ``best_estimator_`` on (X, y) with the search's scorer.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        return float(self.scorer_.scorer(self.best_estimator_, X, y))
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """Class labels of ``best_estimator_``."""
+        check_is_fitted(self)
+        return self.best_estimator_.classes_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        sub = get_tags(self.estimator)
+        tags.estimator_type = sub.estimator_type
+        tags.classifier_tags = deepcopy(sub.classifier_tags)
+        tags.regressor_tags = deepcopy(sub.regressor_tags)
+        tags.target_tags = deepcopy(sub.target_tags)
+        tags.input_tags = deepcopy(sub.input_tags)
+        return tags

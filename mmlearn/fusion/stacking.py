@@ -1,0 +1,498 @@
+"""Stacking over per-modality members, with missing modalities as features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, RegressorMixin, clone
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.utils import Bunch, get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..backend import namespace_of, to_host
+from ._cache import resolve_cache
+from ._members import (
+    as_table,
+    MembersParamsMixin,
+    _sample_weight_key,
+    apply_device,
+    check_members,
+    check_sample_weight,
+    check_target,
+    collect_outputs,
+    data_key,
+    device_input,
+    n_rows,
+    raise_for_uncovered,
+    route_fit_params,
+    routing_router,
+)
+from ._oof import assemble_oof, check_fold_classes, check_partition, fold_outputs, fold_splits
+
+__all__ = ["StackingFusionClassifier", "StackingFusionRegressor"]
+
+_STACK_METHODS = ("auto", "predict_proba", "decision_function", "predict")
+
+
+def _final_has(attr: str):
+    def check(self: Any) -> bool:
+        est = getattr(self, "final_estimator_", None)
+        if est is None:
+            est = self.final_estimator if self.final_estimator is not None else self._default_final()
+        return hasattr(est, attr)
+
+    return check
+
+
+class _BaseStackingFusion(MembersParamsMixin, MetaEstimatorMixin, BaseEstimator):
+    _kind = "classifier"
+
+    def _default_final(self) -> Any:
+        raise NotImplementedError
+
+    def _stack_methods(self, names: list, ests: list) -> list[str]:
+        if self._kind == "regressor":
+            if self.stack_method not in ("auto", "predict"):
+                raise ValueError(f"stack_method must be 'auto' or 'predict' for a regressor; got {self.stack_method!r}.")
+            return ["predict"] * len(ests)
+        if self.stack_method not in _STACK_METHODS:
+            raise ValueError(f"stack_method must be one of {_STACK_METHODS}; got {self.stack_method!r}.")
+        order = ["predict_proba", "decision_function", "predict"] if self.stack_method == "auto" else [self.stack_method]
+        methods = []
+        for nm, e in zip(names, ests):
+            found = next((m for m in order if hasattr(e, m)), None)
+            if found is None:
+                raise ValueError(f"member {nm!r} ({type(e).__name__}) does not implement {order}.")
+            methods.append(found)
+        return methods
+
+    # ------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any, *, sample_weight: Any = None, **fit_params: Any) -> Any:
+        """Fit the members on all rows and on each training part, then the final estimator.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The multimodal table (or numeric features).
+        y : array-like of shape (n_samples,)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the members and the final estimator whose fit accepts
+            it (restricted to the training part in each fold).
+        **fit_params : dict
+            Other metadata (only with sklearn's metadata routing enabled).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = as_table(X)
+        classifier = self._kind == "classifier"
+        names_all, ests_all = check_members(self, self.estimators, kind=self._kind)
+        y, classes = check_target(self, X, y, classifier=classifier)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        n = n_rows(X)
+        sample_weight = check_sample_weight(self, sample_weight, n)
+        if self.final_estimator is not None and not hasattr(self.final_estimator, "fit"):
+            raise TypeError(f"final_estimator {self.final_estimator!r} has no fit method.")
+        if self.n_jobs is not None and not isinstance(self.n_jobs, (int, np.integer)):
+            raise ValueError(f"n_jobs must be None or an int; got {self.n_jobs!r}.")
+        live = [(nm, e) for nm, e in zip(names_all, ests_all) if e != "drop"]
+        names = [nm for nm, _ in live]
+        ests = [e for _, e in live]
+        methods = self._stack_methods(names, ests)
+        final = apply_device(clone(self.final_estimator if self.final_estimator is not None else self._default_final()))
+        routed = route_fit_params(self, names_all, ests_all, sample_weight, fit_params)
+        final_params = self._final_params(final, sample_weight, fit_params)
+        if classifier:
+            self.classes_ = classes
+        splits = fold_splits(self, self.cv, X, y, classifier=classifier)
+        check_partition(self, splits, n)
+        if classifier:
+            check_fold_classes(self, splits, y)
+        cache = resolve_cache(self.memory)
+        full, outputs, _, _ = fold_outputs(
+            names, ests, X, y, routed, splits, methods, classes, cache, self.n_jobs,
+            data_key=data_key(cache, X, y), full_fit=True,
+        )
+        oof, present = assemble_oof(outputs, splits, n)
+        raise_for_uncovered(self, present, np.ones(len(ests)), names)
+        self.estimators_ = full
+        self.named_estimators_ = Bunch()
+        it = iter(full)
+        for nm, e in zip(names_all, ests_all):
+            self.named_estimators_[nm] = "drop" if e == "drop" else next(it)
+        self.stack_method_ = methods
+        self._names = names
+        # a member gets a presence-indicator column when it missed training rows
+        self._indicator = [not present[j].all() for j in range(len(ests))]
+        self._fill = []
+        for j, out in enumerate(oof):
+            cols = self._member_columns(out, methods[j])
+            rows = present[j]
+            mean = cols[rows].mean(axis=0) if rows.any() else np.zeros(cols.shape[1])
+            self._fill.append(mean)
+        meta = self._meta(oof, present)
+        self.oof_predictions_ = meta
+        self.meta_feature_names_ = self._meta_names()
+        self.final_estimator_ = final
+        final.fit(self._final_input(meta, X), y, **final_params)
+        return self
+
+    def _final_params(self, final: Any, sample_weight: Any, fit_params: dict) -> dict:
+        from sklearn import get_config as sk_config
+
+        if sk_config().get("enable_metadata_routing", False):
+            from sklearn.utils.metadata_routing import process_routing
+
+            params = dict(fit_params)
+            if sample_weight is not None:
+                params["sample_weight"] = sample_weight
+            return dict(process_routing(self, "fit", **params)["final_estimator"].fit)
+        if sample_weight is not None:
+            key = _sample_weight_key(final)
+            if key is not None:
+                return {key: sample_weight}
+        return {}
+
+    def get_metadata_routing(self):
+        """Route ``fit`` metadata to the members and the final estimator.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        names = [item[0] for item in self.estimators]
+        ests = [item[1] for item in self.estimators]
+        final = self.final_estimator if self.final_estimator is not None else self._default_final()
+        return routing_router(self, names, ests, extra={"final_estimator": final})
+
+    # ----------------------------------------------------- meta features
+    def _member_columns(self, out: np.ndarray, method: str) -> np.ndarray:
+        if out.ndim == 1:
+            return out[:, None].astype(float)
+        if method == "predict_proba" and self._kind == "classifier" and len(self.classes_) == 2:
+            return out[:, 1:]
+        return out
+
+    def _meta(self, outputs: list, present: np.ndarray) -> np.ndarray:
+        blocks = []
+        for j, out in enumerate(outputs):
+            cols = self._member_columns(out, self.stack_method_[j]).astype(float, copy=True)
+            missing = ~present[j]
+            if missing.any():
+                cols[missing] = self._fill[j]
+            blocks.append(cols)
+        for j, ind in enumerate(self._indicator):
+            if ind:
+                blocks.append(present[j].astype(float)[:, None])
+        return np.hstack(blocks)
+
+    def _meta_names(self) -> np.ndarray:
+        names = []
+        for j, nm in enumerate(self._names):
+            meth = self.stack_method_[j]
+            if meth == "predict" or self._kind == "regressor":
+                names.append(f"{nm}__predict")
+                continue
+            k = len(self.classes_)
+            if k == 2:
+                names.append(f"{nm}__{meth}_{self.classes_[1]}")
+            else:
+                names += [f"{nm}__{meth}_{c}" for c in self.classes_]
+        names += [f"{nm}__present" for nm, ind in zip(self._names, self._indicator) if ind]
+        return np.asarray(names, dtype=object)
+
+    def _final_input(self, meta: np.ndarray, X: Any) -> Any:
+        if self.passthrough:
+            xp = namespace_of(X)
+            if xp is not np:
+                return device_input(self.final_estimator_, xp.hstack([xp.asarray(meta), X.astype(meta.dtype)]))
+            if sp.issparse(X):
+                return sp.hstack([sp.csr_matrix(meta), X], format="csr")
+            return device_input(self.final_estimator_, np.hstack([meta, np.asarray(X, dtype=float)]))
+        return device_input(self.final_estimator_, meta)
+
+    def _transform_meta(self, X: Any) -> Any:
+        check_is_fitted(self)
+        X = as_table(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        classes = getattr(self, "classes_", None)
+        outs, present = collect_outputs(self.estimators_, X, self.stack_method_, classes, self.n_jobs)
+        raise_for_uncovered(self, present, np.ones(len(outs)), self._names)
+        return self._final_input(self._meta(outs, present), X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict with the final estimator on the members' outputs.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The multimodal table.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        meta = self._transform_meta(X)
+        return to_host(self.final_estimator_.predict(meta))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        members = [e for _, e in getattr(self, "estimators", []) if e != "drop"]
+        try:
+            member_tags = [get_tags(e) for e in members]
+        except Exception:
+            return tags
+        if member_tags:
+            tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in member_tags) and not self.passthrough
+            tags.input_tags.sparse = all(t.input_tags.sparse for t in member_tags)
+            tags.input_tags.string = any(t.input_tags.string for t in member_tags)
+        return tags
+
+
+class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
+    """Stack per-modality classifiers under a final classifier, missing rows included.
+
+    Every member is fitted on each training part of ``cv`` and predicts the
+    held-out part; the resulting out-of-fold outputs (``oof_predictions_``)
+    train ``final_estimator``. The members are then fitted on all rows for
+    prediction. With complete data the result equals
+    :class:`sklearn.ensemble.StackingClassifier` with the same members,
+    ``cv`` and settings.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples
+        The members (usually :class:`~mmlearn.compose.Modality` objects);
+        an estimator may be ``"drop"``.
+    final_estimator : estimator, default=None
+        Trained on the members' outputs; None means
+        :class:`~sklearn.linear_model.LogisticRegression`. An XGBoost model
+        with ``device`` unset runs on the mmlearn device.
+    cv : int, cross-validation splitter, iterable of splits or "loo", default=5
+        Partitioning splitter for the out-of-fold outputs (every sample in
+        exactly one test part): an int is a
+        :class:`~sklearn.model_selection.StratifiedKFold`, ``"loo"``
+        :class:`~sklearn.model_selection.LeaveOneOut`. The folds are drawn
+        once, so every member sees the same ones.
+    stack_method : {"auto", "predict_proba", "decision_function", "predict"}, default="auto"
+        Member output used as features; ``"auto"`` takes the first of
+        ``predict_proba``, ``decision_function``, ``predict`` each member has.
+    passthrough : bool, default=False
+        Also give the final estimator ``X`` itself (numeric ``X`` only).
+    n_jobs : int, default=None
+        Members (and folds) fitted in parallel through joblib.
+    memory : None, False, str, joblib.Memory or FittedMemberCache, default=None
+        Fitted-member cache (see :class:`VotingFusionClassifier`): a
+        ``GridSearchCV`` over the final estimator's parameters fits the
+        members once per (outer fold, inner fold).
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The members fitted on all rows (``"drop"`` ones left out).
+    named_estimators_ : Bunch
+        Fitted members by name.
+    final_estimator_ : estimator
+        The fitted final estimator.
+    stack_method_ : list of str
+        The output method used for each member.
+    oof_predictions_ : ndarray of shape (n_samples, n_meta_features)
+        The out-of-fold meta features the final estimator was trained on
+        (without the ``passthrough`` columns).
+    meta_feature_names_ : ndarray of str
+        Names of those columns (``"audio__predict_proba_3"``,
+        ``"audio__present"``).
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of columns of ``X`` seen in :meth:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of ``X``, when it is a DataFrame with string names.
+
+    See Also
+    --------
+    StackingFusionRegressor : The same for regression.
+    VotingFusionClassifier : Fixed weights instead of a learned combiner.
+
+    Notes
+    -----
+    Missing modalities reach the final estimator in a usable form: a
+    member's columns are filled, on rows where it is absent, with their mean
+    over the out-of-fold rows where it was present, and a member that missed
+    any training row gets an extra ``<name>__present`` column (1 present,
+    0 absent). Rows with every modality missing raise a ``ValueError``.
+
+    A training part that lacks some class still yields one column per class:
+    probability 0 for the unseen class, and for ``decision_function`` the
+    row's lowest score (sklearn's ``cross_val_predict`` uses the most
+    negative float, which swamps a linear final estimator). A training part
+    with a single class raises a ``ValueError`` naming the fold. For two
+    classes only the second class's probability is kept, as in sklearn.
+
+    Members are fitted on ``y`` as given (not label-encoded), so
+    ``class_weight`` dictionaries keyed by the labels work.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> from mmlearn.fusion import StackingFusionClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = StackingFusionClassifier(
+    ...     [("lr", LogisticRegression(max_iter=500)), ("nb", GaussianNB())], cv=3
+    ... ).fit(X, y)
+    >>> clf.oof_predictions_.shape
+    (150, 6)
+    >>> float(clf.score(X, y)) > 0.9
+    True
+    """
+
+    def __init__(
+        self,
+        estimators: list,
+        final_estimator: Any = None,
+        *,
+        cv: Any = 5,
+        stack_method: str = "auto",
+        passthrough: bool = False,
+        n_jobs: int | None = None,
+        memory: Any = None,
+    ):
+        self.estimators = estimators
+        self.final_estimator = final_estimator
+        self.cv = cv
+        self.stack_method = stack_method
+        self.passthrough = passthrough
+        self.n_jobs = n_jobs
+        self.memory = memory
+
+    def _default_final(self) -> Any:
+        return LogisticRegression()
+
+    @available_if(_final_has("predict_proba"))
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities from the final estimator.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The multimodal table.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        meta = self._transform_meta(X)
+        return to_host(self.final_estimator_.predict_proba(meta))
+
+    @available_if(_final_has("decision_function"))
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Decision scores from the final estimator.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The multimodal table.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        meta = self._transform_meta(X)
+        return to_host(self.final_estimator_.decision_function(meta))
+
+
+class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
+    """Stack per-modality regressors under a final regressor, missing rows included.
+
+    With complete data the result equals
+    :class:`sklearn.ensemble.StackingRegressor` with the same members and
+    ``cv``.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples
+        The members; an estimator may be ``"drop"``.
+    final_estimator : estimator, default=None
+        None means :class:`~sklearn.linear_model.RidgeCV`.
+    cv : int, cross-validation splitter, iterable of splits or "loo", default=5
+        Partitioning splitter (an int is a
+        :class:`~sklearn.model_selection.KFold`).
+    stack_method : {"auto", "predict"}, default="auto"
+        Regressors are stacked on ``predict``.
+    passthrough : bool, default=False
+        Also give the final estimator ``X`` itself (numeric ``X`` only).
+    n_jobs : int, default=None
+        Parallel member fits through joblib.
+    memory : None, False, str, joblib.Memory or FittedMemberCache, default=None
+        Fitted-member cache (see :class:`VotingFusionClassifier`).
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The members fitted on all rows.
+    named_estimators_ : Bunch
+        Fitted members by name.
+    final_estimator_ : estimator
+        The fitted final estimator.
+    stack_method_ : list of str
+        ``"predict"`` for each member.
+    oof_predictions_ : ndarray of shape (n_samples, n_meta_features)
+        Out-of-fold meta features (with ``<name>__present`` columns for
+        members that missed training rows).
+    meta_feature_names_ : ndarray of str
+        Names of those columns.
+    n_features_in_ : int
+        Number of columns of ``X`` seen in :meth:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of ``X``, when it is a DataFrame with string names.
+
+    See Also
+    --------
+    StackingFusionClassifier : The same for classification (missing rows,
+        folds without a class: see its Notes).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> from mmlearn.fusion import StackingFusionRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = StackingFusionRegressor(
+    ...     [("lin", LinearRegression()), ("tree", DecisionTreeRegressor(max_depth=3))], cv=3
+    ... ).fit(X, y)
+    >>> reg.oof_predictions_.shape
+    (442, 2)
+    """
+
+    _kind = "regressor"
+
+    def __init__(
+        self,
+        estimators: list,
+        final_estimator: Any = None,
+        *,
+        cv: Any = 5,
+        stack_method: str = "auto",
+        passthrough: bool = False,
+        n_jobs: int | None = None,
+        memory: Any = None,
+    ):
+        self.estimators = estimators
+        self.final_estimator = final_estimator
+        self.cv = cv
+        self.stack_method = stack_method
+        self.passthrough = passthrough
+        self.n_jobs = n_jobs
+        self.memory = memory
+
+    def _default_final(self) -> Any:
+        return RidgeCV()

@@ -1,0 +1,244 @@
+"""FusionWeightSearchCV: same answers as GridSearchCV over sklearn voting, one fit per fold."""
+
+import collections
+import math
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes, load_digits
+from sklearn.ensemble import VotingClassifier, VotingRegressor
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, StratifiedKFold, cross_val_predict
+from sklearn.naive_bayes import GaussianNB
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from mmlearn.backend import gpu_available
+from mmlearn.compose import make_modality_pipeline
+from mmlearn.fusion import FittedMemberCache, FusionWeightSearchCV, StackingFusionClassifier, VotingFusionClassifier, VotingFusionRegressor, simplex_grid
+
+FITS: collections.Counter = collections.Counter()
+
+
+class CountingLR(LogisticRegression):
+    def fit(self, X, y, sample_weight=None):
+        FITS[type(self).__name__] += 1
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+class CountingNB(GaussianNB):
+    def fit(self, X, y, sample_weight=None):
+        FITS[type(self).__name__] += 1
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def _members():
+    return [
+        ("lr", CountingLR(max_iter=2000, C=0.01)),
+        ("nb", CountingNB()),
+        ("tree", DecisionTreeClassifier(max_depth=4, random_state=0)),
+    ]
+
+
+def _data():
+    X, y = load_digits(return_X_y=True)
+    return X[::3], y[::3]
+
+
+GRID = [list(w) for w in simplex_grid(3, 0.5)] + [[0.2, 0.3, 0.5]]
+
+
+@pytest.mark.parametrize("scoring", [None, "neg_log_loss", "f1_macro"])
+def test_same_results_as_grid_search_over_sklearn_voting(scoring):
+    X, y = _data()
+    ref = GridSearchCV(VotingClassifier(_members(), voting="soft"), {"weights": GRID}, cv=3, scoring=scoring).fit(X, y)
+    FITS.clear()
+    ours = FusionWeightSearchCV(VotingFusionClassifier(_members(), memory=FittedMemberCache()), GRID, cv=3, scoring=scoring).fit(X, y)
+    # 2 counted members x (3 folds + the refit)
+    assert FITS == {"CountingLR": 4, "CountingNB": 4}
+    assert ours.n_member_fits_ == 3 * 3
+    for key in ["mean_test_score", "std_test_score"] + [f"split{i}_test_score" for i in range(3)]:
+        assert_allclose(ours.cv_results_[key], ref.cv_results_[key], rtol=1e-12, atol=1e-14)
+    assert_array_equal(ours.cv_results_["rank_test_score"], ref.cv_results_["rank_test_score"])
+    assert ours.best_params_ == {"weights": list(ref.best_params_["weights"])}
+    assert ours.best_index_ == ref.best_index_
+    assert ours.best_score_ == pytest.approx(ref.best_score_, rel=1e-12)
+    assert set(ref.cv_results_) - set(ours.cv_results_) == set()
+    assert_allclose(ours.predict_proba(X), ref.best_estimator_.predict_proba(X), atol=1e-15)
+    assert ours.score(X, y) == pytest.approx(ref.score(X, y))
+
+
+def test_hard_voting_and_group_splitter():
+    X, y = _data()
+    groups = np.arange(len(y)) % 7
+    grid = [[1, 1, 1], [2, 1, 0], [0, 1, 2], [1, 0, 3]]
+    cv = GroupKFold(3)
+    ref = GridSearchCV(VotingClassifier(_members(), voting="hard"), {"weights": grid}, cv=cv).fit(X, y, groups=groups)
+    ours = FusionWeightSearchCV(VotingFusionClassifier(_members(), voting="hard"), grid, cv=cv).fit(X, y, groups=groups)
+    assert_allclose(ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"])
+    assert ours.best_params_["weights"] == list(ref.best_params_["weights"])
+    with pytest.raises(ValueError, match="neg_log_loss.*voting='soft'"):
+        FusionWeightSearchCV(VotingFusionClassifier(_members(), voting="hard"), grid, scoring="neg_log_loss").fit(X, y)
+
+
+@pytest.mark.parametrize("scoring", [None, "neg_mean_squared_error", "neg_median_absolute_error"])
+def test_regressor_same_as_grid_search(scoring):
+    X, y = load_diabetes(return_X_y=True)
+    members = [("lin", LinearRegression()), ("tree", DecisionTreeRegressor(max_depth=3, random_state=0)), ("ridge", Ridge(alpha=10))]
+    grid = [list(w) for w in simplex_grid(3, 0.2)]
+    ref = GridSearchCV(VotingRegressor(members), {"weights": grid}, cv=5, scoring=scoring).fit(X, y)
+    ours = FusionWeightSearchCV(VotingFusionRegressor(members), "simplex", step=0.2, cv=5, scoring=scoring).fit(X, y)
+    assert_allclose(ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"], rtol=1e-10)
+    assert ours.best_params_["weights"] == pytest.approx(list(ref.best_params_["weights"]))
+    assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-12)
+
+
+def test_simplex_grid():
+    grid = simplex_grid(3, 0.1)
+    assert grid.shape == (math.comb(12, 2), 3) == (66, 3)
+    assert_allclose(grid.sum(axis=1), 1.0)
+    assert len({tuple(r) for r in grid}) == 66
+    assert_allclose(grid[0], [0, 0, 1]) and assert_allclose(grid[-1], [1, 0, 0])
+    with pytest.raises(ValueError, match="whole number"):
+        simplex_grid(3, 0.3)
+    with pytest.raises(ValueError, match="larger step"):
+        simplex_grid(12, 0.01)
+
+
+def test_simplex_skips_dropped_members():
+    X, y = _data()
+    members = _members()
+    members[1] = ("nb", "drop")
+    search = FusionWeightSearchCV(VotingFusionClassifier(members), step=0.5, cv=3).fit(X, y)
+    assert [p["weights"] for p in search.cv_results_["params"]] == [[0.0, 0.0, 1.0], [0.5, 0.0, 0.5], [1.0, 0.0, 0.0]]
+
+
+def test_optimize_beats_every_grid_point_on_log_loss():
+    X, y = _data()
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    fusion = VotingFusionClassifier(_members())
+    opt = FusionWeightSearchCV(fusion, "optimize", cv=cv, scoring="neg_log_loss").fit(X, y)
+    assert opt.optimize_result_.success
+    assert opt.best_weights_.sum() == pytest.approx(1.0) and (opt.best_weights_ >= 0).all()
+    oof = np.stack([cross_val_predict(clone(m), X, y, cv=cv, method="predict_proba") for _, m in _members()])
+    pooled = lambda w: log_loss(y, np.tensordot(w, oof, axes=1) / np.sum(w))  # noqa: E731
+    best_grid = min(pooled(w) for w in simplex_grid(3, 0.1))
+    assert pooled(opt.best_weights_) <= best_grid + 1e-6
+    assert opt.optimize_result_.fun == pytest.approx(pooled(opt.best_weights_), rel=1e-9)
+    assert len(opt.cv_results_["params"]) == 1
+
+
+def _stack(values):
+    return np.vstack(list(values))
+
+
+def test_missing_modalities_and_uncovered_candidates():
+    X, y = _data()
+    table = pd.DataFrame({"a": pd.Series(list(X[:, :32]), dtype=object), "b": pd.Series(list(X[:, 32:]), dtype=object)})
+    table.loc[[1, 50, 200], "a"] = None
+    members = [
+        ("a", make_modality_pipeline("a", FunctionTransformer(_stack), LogisticRegression(max_iter=2000, C=0.01))),
+        ("b", make_modality_pipeline("b", FunctionTransformer(_stack), GaussianNB())),
+    ]
+    grid = [[1, 0], [1, 1], [1, 3], [0, 1]]
+    cv = KFold(3, shuffle=True, random_state=0)
+    with pytest.warns(UserWarning, match="1 of 4 weight candidates left some test rows with no weighted member"):
+        search = FusionWeightSearchCV(VotingFusionClassifier(members), grid, cv=cv).fit(table, y)
+    # [1, 0] cannot predict the rows that lack "a": NaN on those folds, ranked last
+    assert np.isnan(search.cv_results_["mean_test_score"][0])
+    assert search.cv_results_["rank_test_score"][0] == 4
+    ref = GridSearchCV(VotingFusionClassifier(members), {"weights": grid[1:]}, cv=cv).fit(table, y)
+    assert_allclose(search.cv_results_["mean_test_score"][1:], ref.cv_results_["mean_test_score"], rtol=1e-12)
+
+
+def test_bad_input():
+    X, y = _data()
+    with pytest.raises(TypeError, match="VotingFusionClassifier or VotingFusionRegressor"):
+        FusionWeightSearchCV(StackingFusionClassifier(_members())).fit(X, y)
+    with pytest.raises(ValueError, match=r"weight candidate 1: .*got 2 weights for 3 members"):
+        FusionWeightSearchCV(VotingFusionClassifier(_members()), [[1, 1, 1], [1, 2]]).fit(X, y)
+    with pytest.raises(ValueError, match=r"weight candidate 0: .*all zero"):
+        FusionWeightSearchCV(VotingFusionClassifier(_members()), [[0, 0, 0]]).fit(X, y)
+    with pytest.raises(ValueError, match="weights must be 'simplex', 'optimize'"):
+        FusionWeightSearchCV(VotingFusionClassifier(_members()), "grid").fit(X, y)
+    with pytest.raises(ValueError, match="got 1 class"):
+        FusionWeightSearchCV(VotingFusionClassifier(_members())).fit(X[y == 1], y[y == 1])
+    with pytest.raises(ValueError, match="X has 599 samples but y has 598"):
+        FusionWeightSearchCV(VotingFusionClassifier(_members())).fit(X, y[1:])
+
+
+def test_refit_false_and_pickle():
+    X, y = _data()
+    search = FusionWeightSearchCV(VotingFusionClassifier(_members()), step=0.5, cv=3, refit=False).fit(X, y)
+    assert not hasattr(search, "best_estimator_") and not hasattr(search, "predict")
+    search = FusionWeightSearchCV(VotingFusionClassifier(_members()), step=0.5, cv=3).fit(X, y)
+    again = pickle.loads(pickle.dumps(search))
+    assert_array_equal(again.predict(X), search.predict(X))
+    assert_array_equal(again.classes_, np.arange(10))
+
+
+def test_sample_weight_reaches_the_fold_fits():
+    X, y = _data()
+    sw = np.random.default_rng(0).uniform(0.2, 3.0, len(y))
+    members = [("lr", LogisticRegression(max_iter=2000, C=0.01)), ("nb", GaussianNB())]
+    grid = [[1, 1], [1, 3], [3, 1]]
+    ref = GridSearchCV(VotingFusionClassifier(members, memory=False), {"weights": grid}, cv=3).fit(X, y, sample_weight=sw)
+    ours = FusionWeightSearchCV(VotingFusionClassifier(members, memory=False), grid, cv=3).fit(X, y, sample_weight=sw)
+    assert_allclose(ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"])
+    assert_allclose(ours.best_estimator_.predict_proba(X), ref.best_estimator_.predict_proba(X), atol=1e-12)
+
+
+@pytest.mark.skipif(not gpu_available(), reason="needs a CUDA GPU and cupy")
+def test_xgboost_members_on_device_arrays():
+    import warnings
+
+    import cupy
+    import xgboost
+
+    X, y = _data()
+    members = [("a", xgboost.XGBClassifier(n_estimators=10, max_depth=3)), ("b", xgboost.XGBClassifier(n_estimators=5, max_depth=2))]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*mismatched devices.*")
+        search = FusionWeightSearchCV(VotingFusionClassifier(members), step=0.25, cv=3).fit(cupy.asarray(X, dtype=cupy.float32), y)
+        host = FusionWeightSearchCV(VotingFusionClassifier(members), step=0.25, cv=3).fit(X.astype(np.float32), y)
+    assert search.best_estimator_.named_estimators_["a"].get_params()["device"] == "cuda"
+    assert_allclose(search.cv_results_["mean_test_score"], host.cv_results_["mean_test_score"], atol=0.02)
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "neg_log_loss", "balanced_accuracy"])
+def test_weighted_scores_match_sklearn_scorers(scoring):
+    from sklearn.metrics import get_scorer
+
+    from mmlearn.fusion._members import PrecomputedClassifier
+    from mmlearn.fusion._scoring import CandidateScorer
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 60)
+    proba = rng.dirichlet(np.ones(4), size=(5, 60))
+    sw = rng.uniform(0.1, 2.0, 60)
+    ours = CandidateScorer(scoring, classifier=True, soft=True)(y, proba, np.arange(4), sw)
+    idx = np.arange(60)[:, None]
+    ref = [get_scorer(scoring)(PrecomputedClassifier(np.arange(4), p).fit(None), idx, y, sample_weight=sw) for p in proba]
+    assert_allclose(ours, ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("scoring", ["r2", "neg_mean_squared_error", "neg_mean_absolute_error"])
+def test_weighted_regression_scores_match_sklearn(scoring):
+    from sklearn.metrics import get_scorer
+
+    from mmlearn.fusion._members import PrecomputedRegressor
+    from mmlearn.fusion._scoring import CandidateScorer
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=40)
+    pred = y + rng.normal(size=(3, 40))
+    for sw in (None, rng.uniform(0.1, 2.0, 40)):
+        ours = CandidateScorer(scoring, classifier=False, soft=False)(y, pred, None, sw)
+        kw = {} if sw is None else {"sample_weight": sw}
+        ref = [get_scorer(scoring)(PrecomputedRegressor(p).fit(None), np.arange(40)[:, None], y, **kw) for p in pred]
+        assert_allclose(ours, ref, rtol=1e-12)
