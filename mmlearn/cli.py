@@ -12,107 +12,238 @@ import numpy as np
 __all__ = ["main"]
 
 
-def _new_memo():
-    from .features import FeatureMemo
-
-    return FeatureMemo()
-
-
-_DEMO_MEMO = None
-
-
-def _mfcc_stats(clips) -> np.ndarray:
-    """Mean and std of 20 MFCCs per 8 kHz clip (librosa), memoised per clip."""
-    import librosa
-
-    from .features._memo import _sample_key
-
-    keys = [_sample_key(y) for y in clips]
-    rows = _DEMO_MEMO.get_many("demo-mfcc", keys)
-    for i, row in enumerate(rows):
-        if row is None:
-            y = np.asarray(clips.iloc[i] if hasattr(clips, "iloc") else clips[i], dtype=np.float32)
-            m = librosa.feature.mfcc(y=y, sr=8000, n_mfcc=20, n_fft=512, hop_length=128, n_mels=40)
-            rows[i] = np.concatenate([m.mean(axis=1), m.std(axis=1)])
-            _DEMO_MEMO.put_many("demo-mfcc", [keys[i]], [rows[i]])
-    return np.asarray(rows)
-
-
-def _pixels(images) -> np.ndarray:
-    """Pixels averaged over 2x2 blocks and scaled to [0, 1]."""
-    stack = np.stack([np.asarray(im, dtype=np.float32) for im in images]) / 255.0
-    n, h, w = stack.shape
-    return stack.reshape(n, h // 2, 2, w // 2, 2).mean(axis=(2, 4)).reshape(n, -1)
-
-
-def _demo_models():
-    from sklearn.ensemble import VotingClassifier
+def _demo_models(memo) -> dict:
+    """The demo's models: each modality alone, early fusion and three late fusions."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-    from .compose import make_modality_pipeline
+    from .compose import make_early_fusion, make_modality_pipeline
+    from .features import HOGFeatures, MFCCFeatures
+    from .fusion import (
+        EnsembleSelectionClassifier,
+        FusionWeightSearchCV,
+        StackingFusionClassifier,
+        VotingFusionClassifier,
+    )
 
-    audio = make_modality_pipeline(
-        "audio", FunctionTransformer(_mfcc_stats), StandardScaler(), LogisticRegression(max_iter=2000)
+    def mfcc():
+        return MFCCFeatures(sr=8000, n_fft=512, hop_length=128, n_mels=40, deltas=1, memory=memo)
+
+    def hog():
+        return HOGFeatures(pixels_per_cell=(7, 7), cells_per_block=(2, 2), memory=memo)
+
+    def members():
+        return [
+            ("audio", make_modality_pipeline("audio", mfcc(), StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))),
+            ("image", make_modality_pipeline("image", hog(), StandardScaler(), LogisticRegression(C=0.05, max_iter=2000))),
+        ]
+
+    audio, image = (m for _, m in members())
+    early = make_early_fusion(
+        (make_pipeline(mfcc(), StandardScaler()), "audio"),
+        (make_pipeline(hog(), StandardScaler()), "image"),
+        final_estimator=LogisticRegression(C=0.05, max_iter=2000),
     )
-    image = make_modality_pipeline(
-        "image", FunctionTransformer(_pixels), StandardScaler(), LogisticRegression(max_iter=1000, C=0.05)
-    )
-    voting = VotingClassifier([("audio", audio), ("image", image)], voting="soft")
-    return {"audio only": audio, "image only": image, "soft voting": voting}
+    return {
+        "audio only (MFCC)": audio,
+        "image only (HOG)": image,
+        "early fusion": early,
+        "voting, searched weights": FusionWeightSearchCV(VotingFusionClassifier(members()), step=0.1, cv=5),
+        "stacking": StackingFusionClassifier(members(), LogisticRegression(max_iter=2000), cv=5),
+        "ensemble selection": EnsembleSelectionClassifier(members(), n_iter=30, cv=5, random_state=0),
+    }
+
+
+def _with_missing(X, *, fraction: float = 0.3, seed: int = 0):
+    """Copy of X with ``fraction`` of rows missing audio and another ``fraction`` missing the image."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(X))
+    k = int(round(fraction * len(X)))
+    X = X.copy()
+    X.iloc[order[:k], X.columns.get_loc("audio")] = None
+    X.iloc[order[k : 2 * k], X.columns.get_loc("image")] = None
+    return X
 
 
 def run_demo(*, n_splits: int = 5, random_state: int = 0, progress: bool = True) -> dict:
-    """Cross-validate the demo models on the embedded AV-digits set.
+    """Cross-validate every demo model on the embedded AV digits, complete and with missing modalities.
 
     Parameters
     ----------
     n_splits : int, default=5
-        Folds of the stratified k-fold.
+        Folds of the stratified k-fold (shuffled with ``random_state``).
     random_state : int, default=0
-        Seed of the fold shuffle.
+        Seed of the fold shuffle and of the missing rows.
     progress : bool, default=True
         Show a progress bar.
 
     Returns
     -------
-    scores : dict
-        Model name -> array of per-fold accuracies.
+    results : dict
+        ``"complete"`` and ``"missing"``: model name -> EvaluationResult.
     """
-    from sklearn.base import clone
-    from threadpoolctl import threadpool_limits
     from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
     from tqdm.auto import tqdm
 
     from .datasets import load_av_digits
+    from .features import FeatureMemo
+    from .model_selection import evaluate
 
-    global _DEMO_MEMO
-    if _DEMO_MEMO is None:
-        _DEMO_MEMO = _new_memo()
     X, y = load_av_digits(return_X_y=True)
-    models = _demo_models()
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
-    scores = {name: [] for name in models}
-    folds = list(cv.split(X, y))
-    bar = tqdm(total=len(folds) * len(models), desc="5-fold CV", disable=not progress, file=sys.stderr)
+    memo = FeatureMemo()
+    models = _demo_models(memo)
+    fusions = [name for name in models if "only" not in name and name != "early fusion"]
+    jobs = [("complete", name, X) for name in models]
+    X_missing = _with_missing(X, seed=random_state)
+    jobs += [("missing", name, X_missing) for name in fusions]
+    results: dict = {"complete": {}, "missing": {}}
     # small models: one BLAS thread avoids thread wake-ups that dominate here
-    blas = threadpool_limits(limits=1, user_api="blas")
-    for train, test in folds:
-        for name, model in models.items():
-            bar.set_postfix_str(name)
-            fitted = clone(model).fit(X.iloc[train], y[train])
-            scores[name].append(fitted.score(X.iloc[test], y[test]))
+    with threadpool_limits(limits=1, user_api="blas"), tqdm(
+        total=len(jobs), desc="demo", disable=not progress, file=sys.stderr
+    ) as bar:
+        for variant, name, data in jobs:
+            bar.set_postfix_str(f"{name} ({variant})")
+            results[variant][name] = evaluate(
+                models[name], data, y, cv=cv, per_modality=False, progress=False
+            )
             bar.update()
-    bar.close()
-    blas.restore_original_limits()
-    return {name: np.asarray(s) for name, s in scores.items()}
+    return results
 
 
-def _table(scores: dict) -> str:
-    lines = ["| model | accuracy (mean ± std) |", "| --- | --- |"]
-    for name, s in scores.items():
-        lines.append(f"| {name} | {s.mean():.4f} ± {s.std():.4f} |")
+def _table(results: dict) -> str:
+    lines = ["| model | accuracy, complete | accuracy, 30 % audio + 30 % image missing |", "| --- | --- | --- |"]
+    for name, res in results["complete"].items():
+        cells = []
+        for variant in ("complete", "missing"):
+            r = results[variant].get(name)
+            if r is None:
+                cells.append("—")
+            else:
+                v = r.scores["value"]
+                cells.append(f"{v.mean():.4f} ± {v.std(ddof=0):.4f}")
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
+
+
+def _demo_json(results: dict) -> dict:
+    return {
+        variant: {name: r.scores["value"].tolist() for name, r in per.items()}
+        for variant, per in results.items()
+    }
+
+
+def _demo_plot(results: dict, path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SystemExit("--plot needs matplotlib: pip install 'mmlearn[plot]'") from None
+    names = list(results["complete"])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.38
+    for j, variant in enumerate(("complete", "missing")):
+        means = [results[variant][n].scores["value"].mean() if n in results[variant] else np.nan for n in names]
+        stds = [results[variant][n].scores["value"].std(ddof=0) if n in results[variant] else 0 for n in names]
+        ax.bar(np.arange(len(names)) + (j - 0.5) * width, means, width, yerr=stds, capsize=3, label=variant)
+    ax.set_xticks(np.arange(len(names)), names, rotation=25, ha="right")
+    ax.set_ylabel("5-fold accuracy")
+    ax.set_ylim(0.8, 1.0)
+    ax.legend(loc="lower right")
+    ax.set_title("AV digits (embedded): single modalities and fusions")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+SUITES = ("audio", "image", "text", "fusion_search", "accuracy")
+
+
+def _benchmarks_dir(explicit: str | None = None):
+    """The ``benchmarks/`` folder of a source checkout."""
+    from pathlib import Path
+
+    candidates = [Path(explicit)] if explicit else [
+        Path(__file__).resolve().parents[1] / "benchmarks",
+        Path.cwd() / "benchmarks",
+    ]
+    for cand in candidates:
+        if (cand / "bench_audio.py").exists() or (cand / "bench_accuracy.py").exists():
+            return cand
+    raise FileNotFoundError(
+        "mmlearn bench runs the scripts in a source checkout's benchmarks/ folder; none found at "
+        + ", ".join(str(c) for c in candidates)
+        + ". Run it from the repository root or pass --bench-dir."
+    )
+
+
+def _load_suite(bench_dir, name: str):
+    import importlib.util
+
+    path = bench_dir / f"bench_{name}.py"
+    if not path.exists():
+        raise FileNotFoundError(f"benchmark suite {name!r}: {path} does not exist.")
+    spec = importlib.util.spec_from_file_location(f"mmlearn_bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _plot_suite(name: str, result: dict, out_dir) -> list[str]:
+    """Bar charts of any ``speedups`` / ``accuracy`` mappings in a result."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    files = []
+    for key, ylabel in (("speedups", "speed-up vs reference (x)"), ("accuracy", "accuracy")):
+        data = result.get(key)
+        if not isinstance(data, dict) or not data:
+            continue
+        fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(data) + 2), 3.5))
+        ax.bar(list(data), [float(v) for v in data.values()], color="#4c72b0")
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{name}: {key}")
+        ax.tick_params(axis="x", rotation=30)
+        if key == "speedups":
+            ax.axhline(1.0, color="gray", lw=0.8)
+        fig.tight_layout()
+        path = out_dir / f"{name}_{key}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        files.append(path.name)
+    return files
+
+
+def run_bench(suites: Sequence[str], *, data_dir: str | None, out: str, quick: bool, bench_dir: str | None = None) -> dict:
+    """Run benchmark suites and write JSON, a markdown summary and plots to ``out``."""
+    import json
+    from pathlib import Path
+
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    where = _benchmarks_dir(bench_dir)
+    results, md = {}, ["# mmlearn benchmarks", ""]
+    for name in suites:
+        print(f"== {name}", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        module = _load_suite(where, name)
+        result = module.run(quick=quick, data_dir=data_dir)
+        result = dict(result)
+        result.setdefault("wall_s", round(time.perf_counter() - t0, 2))
+        results[name] = result
+        (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2, default=str))
+        plots = _plot_suite(name, result, out_dir)
+        md += [f"## {name}", "", result.get("markdown", "```\n" + json.dumps(result, indent=2, default=str) + "\n```"), ""]
+        md += [f"![{p}]({p})" for p in plots] + [""]
+    (out_dir / "summary.md").write_text("\n".join(md))
+    return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,11 +253,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="cross-validate audio, image and fused models on the embedded AV digits")
     demo.add_argument("--folds", type=int, default=5, help="number of stratified folds (default 5)")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    demo.add_argument("--plot", metavar="FILE", default=None, help="save a bar chart of the scores (PNG)")
+    demo.add_argument("--json", metavar="FILE", default=None, help="write the per-fold scores as JSON")
+    bench = sub.add_parser("bench", help="run the benchmark scripts; write JSON, markdown and plots")
+    bench.add_argument("--data-dir", default=None, help="folder of the real datasets (default ../shared/data)")
+    bench.add_argument("--suite", nargs="+", choices=SUITES, default=list(SUITES), help="suites to run (default all)")
+    bench.add_argument("--out", default="bench-out", help="output folder (default bench-out)")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes, to check that everything runs")
+    bench.add_argument("--bench-dir", default=None, help="the benchmarks/ folder (default: the checkout's)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         t0 = time.perf_counter()
-        scores = run_demo(n_splits=args.folds, progress=not args.no_progress)
-        print(f"AV digits (embedded, 2,400 rows), {args.folds}-fold stratified CV\n")
-        print(_table(scores))
+        results = run_demo(n_splits=args.folds, progress=not args.no_progress)
+        print(f"AV digits (embedded, 2,400 rows), {args.folds}-fold stratified CV, accuracy mean ± std\n")
+        print(_table(results))
+        if args.json:
+            import json
+
+            with open(args.json, "w") as fh:
+                json.dump(_demo_json(results), fh, indent=2)
+        if args.plot:
+            _demo_plot(results, args.plot)
         print(f"\n{time.perf_counter() - t0:.1f} s")
+    elif args.command == "bench":
+        run_bench(args.suite, data_dir=args.data_dir, out=args.out, quick=args.quick, bench_dir=args.bench_dir)
+        print((__import__("pathlib").Path(args.out) / "summary.md").read_text())
     return 0

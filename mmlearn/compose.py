@@ -70,7 +70,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         Number of training rows where the modality was present.
     n_features_in_ : int
         Number of columns of ``X`` seen in :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X``, when it is a DataFrame with string names.
 
     See Also

@@ -501,7 +501,7 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    filters_ : ndarray of shape (n_filters, patch_size**2 * n_channels_)
+    filters_ : ndarray of shape (n_filters, patch_size**2 * `n_channels_`)
         The k-means centroids in whitened patch space (``"kmeans"``).
     whitening_mean_ : ndarray of shape (n_dims,) or None
         Mean of the normalised training patches (``"kmeans"``).

@@ -1,0 +1,180 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_regression
+from sklearn.ensemble import VotingClassifier
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GroupKFold, KFold, LeaveOneOut, StratifiedKFold, cross_val_predict, cross_val_score
+
+from mmlearn.compose import Modality
+from mmlearn.features._base import _BatchFeatureExtractor
+from mmlearn.fusion import VotingFusionClassifier
+from mmlearn.model_selection import evaluate
+
+
+def _iris_frame():
+    X, y = load_iris(return_X_y=True)
+    return pd.DataFrame(X, columns=list("abcd")), y
+
+
+def _voting():
+    return VotingClassifier(
+        [("ab", Modality(["a", "b"], LogisticRegression())), ("cd", Modality(["c", "d"], LogisticRegression()))],
+        voting="soft",
+    )
+
+
+def test_fused_scores_equal_cross_val_score():
+    X, y = _iris_frame()
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    res = evaluate(_voting(), X, y, cv=cv, progress=False)
+    fused = res.scores.query("model == 'VotingClassifier'")["value"].to_numpy()
+    np.testing.assert_allclose(fused, cross_val_score(_voting(), X, y, cv=cv))
+    assert set(res.scores["model"]) == {"VotingClassifier", "ab", "cd"}
+    assert len(res.timings) == 5 and (res.timings["fit_time"] > 0).all()
+
+
+def test_member_scores_come_from_the_members_fitted_in_each_fold():
+    X, y = _iris_frame()
+    X.loc[::4, "c"] = np.nan  # modality cd missing on a quarter of the rows
+    cv = StratifiedKFold(5, shuffle=True, random_state=1)
+    members_only = Modality(["c", "d"], LogisticRegression())
+    res = evaluate(
+        VotingFusionClassifier([("ab", Modality(["a", "b"], LogisticRegression())), ("cd", members_only)]),
+        X, y, cv=cv, progress=False,
+    )
+    got = res.scores.query("model == 'cd'")["value"].to_numpy()
+    expected = []
+    for train, test in cv.split(X, y):
+        m = clone(members_only).fit(X.iloc[train], y[train])
+        mask = m.presence_mask(X.iloc[test])
+        expected.append(np.mean(m.predict(X.iloc[test][mask]) == y[test][mask]))
+    np.testing.assert_allclose(got, expected)
+
+
+def test_loo_scores_pooled_predictions():
+    X, y = _iris_frame()
+    X, y = X.iloc[::3], y[::3]
+    est = LogisticRegression(max_iter=500)
+    res = evaluate(est, X, y, cv="loo", progress=False)
+    assert res.pooled and list(res.scores["fold"]) == ["pooled"]
+    pred = cross_val_predict(est, X, y, cv=LeaveOneOut())
+    assert res.scores["value"].iloc[0] == pytest.approx(np.mean(pred == y))
+    assert "pooled" in res.to_markdown() and "leave-one-out" in res.notes[0]
+    np.testing.assert_array_equal(res.predictions["pred_LogisticRegression"].astype(int), pred)
+
+
+def test_regression_grouped_and_multiple_metrics():
+    X, y = make_regression(60, 4, noise=1.0, random_state=0)
+    groups = np.repeat(np.arange(6), 10)
+    res = evaluate(Ridge(), X, y, cv=GroupKFold(3), groups=groups, scoring=["r2", "neg_mean_absolute_error"], progress=False)
+    r2 = res.scores.query("metric == 'r2'")["value"].to_numpy()
+    np.testing.assert_allclose(r2, cross_val_score(Ridge(), X, y, cv=GroupKFold(3), groups=groups))
+    assert list(res.summary().index.get_level_values("metric")) == ["r2", "neg_mean_absolute_error"]
+
+
+class _CountingExtractor(_BatchFeatureExtractor):
+    """Stateless toy extractor: mean and std of a 1-D sample."""
+
+    calls: list = []
+
+    def __init__(self, *, batch_size=64, n_jobs=None, memory=None, device=None):
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.device = device
+
+    def _load(self, sample, index):
+        return np.asarray(sample, dtype=np.float32)
+
+    def _check_params(self):
+        pass
+
+    def _extract_batch(self, batch, xp):
+        type(self).calls.append(len(batch))
+        return xp.stack([xp.stack([b.mean(), b.std()]) for b in batch])
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array(["mean", "std"], dtype=object)
+
+
+@pytest.mark.parametrize("cv", [5, "loo"])
+def test_stateless_features_computed_once_across_folds(cv):
+    rng = np.random.default_rng(0)
+    n = 40
+    y = np.arange(n) % 2
+    X = pd.DataFrame({"sig": pd.Series([rng.normal(loc=label, size=50) for label in y], dtype=object)})
+    from sklearn.pipeline import make_pipeline
+
+    model = Modality("sig", make_pipeline(_CountingExtractor(), LogisticRegression()))
+    _CountingExtractor.calls.clear()
+    evaluate(model, X, y, cv=cv, progress=False)
+    assert sum(_CountingExtractor.calls) == n  # each sample's features once
+    assert model.estimator.steps[0][1].memory is None  # the user's estimator untouched
+
+
+def test_bad_input_errors():
+    X, y = _iris_frame()
+    y_small = y.copy()
+    y_small[:47] = 1  # class 0 keeps 3 members
+    with pytest.raises(ValueError, match=r"cv=5 stratified folds, but class 0 has only 3 member"):
+        evaluate(LogisticRegression(), X, y_small, cv=5, progress=False)
+    with pytest.raises(ValueError, match="Leave-one-out needs at least 2 samples, got 1"):
+        evaluate(Ridge(), X.iloc[:1], y[:1].astype(float), cv="loo", progress=False)
+    with pytest.raises(ValueError, match=r"Unknown scoring 'acuracy'.*get_scorer_names"):
+        evaluate(LogisticRegression(), X, y, scoring="acuracy", progress=False)
+    with pytest.raises(ValueError, match="groups has 10 entries but X has 150 rows"):
+        evaluate(LogisticRegression(), X, y, cv=GroupKFold(3), groups=np.arange(10), progress=False)
+    with pytest.raises(ValueError, match="X has 150 rows but y has 149"):
+        evaluate(LogisticRegression(), X, y[:-1], progress=False)
+    with pytest.raises(ValueError, match=r"fold 0: its training part has no sample of class\(es\) \[0\]"):
+        evaluate(LogisticRegression(), X, y, cv=KFold(3), progress=False)
+
+
+def test_plot_scores_and_confusion(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    X, y = _iris_frame()
+    res = evaluate(_voting(), X, y, cv=3, return_predictions=True, progress=False)
+    ax = res.plot()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["VotingClassifier", "ab", "cd"]
+    ax = res.plot("confusion")
+    ax.figure.savefig(tmp_path / "cm.png")
+    assert (tmp_path / "cm.png").stat().st_size > 1000
+
+
+def test_dask_backend_gives_the_same_scores():
+    distributed = pytest.importorskip("distributed", reason="the 'distributed' extra is part of make test")
+    import joblib
+
+    X, y = _iris_frame()
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    ref = evaluate(_voting(), X, y, cv=cv, progress=False)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        with joblib.parallel_config(backend="dask"), distributed.get_task_stream(client) as ts:
+            got = evaluate(_voting(), X, y, cv=cv, n_jobs=-1, progress=False)
+    assert len(ts.data) >= 4  # the folds really ran on the cluster's workers
+    pd.testing.assert_frame_equal(ref.scores, got.scores)
+
+
+def test_dask_backend_weight_search_gives_the_same_result():
+    distributed = pytest.importorskip("distributed", reason="the 'distributed' extra is part of make test")
+    import joblib
+
+    from mmlearn.fusion import FusionWeightSearchCV
+
+    X, y = _iris_frame()
+    members = [("ab", Modality(["a", "b"], LogisticRegression())), ("cd", Modality(["c", "d"], LogisticRegression()))]
+    ref = FusionWeightSearchCV(VotingFusionClassifier(members), step=0.25, cv=4).fit(X, y)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        with joblib.parallel_config(backend="dask"), distributed.get_task_stream(client) as ts:
+            got = FusionWeightSearchCV(VotingFusionClassifier(members), step=0.25, cv=4, n_jobs=-1).fit(X, y)
+    assert len(ts.data) >= 4  # member fits ran on the cluster's workers
+    np.testing.assert_allclose(got.best_weights_, ref.best_weights_)
+    np.testing.assert_allclose(got.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"])
