@@ -3,5 +3,6 @@
 from ._memo import FeatureMemo
 from .audio import MFCCFeatures
 from .image import ConvEmbedding, HOGFeatures
+from .text import Word2VecEmbedding
 
-__all__ = ["FeatureMemo", "MFCCFeatures", "HOGFeatures", "ConvEmbedding"]
+__all__ = ["FeatureMemo", "MFCCFeatures", "Word2VecEmbedding", "HOGFeatures", "ConvEmbedding"]
