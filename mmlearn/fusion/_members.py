@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from sklearn import get_config as sklearn_get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier, is_regressor
 from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
@@ -613,12 +614,42 @@ class PrecomputedRegressor(RegressorMixin, BaseEstimator):
 
 # ------------------------------------------------------------ parameters
 class MembersParamsMixin:
-    """get_params / set_params that expose members by name (``audio__svc__C``).
+    """What every fusion estimator over ``(name, estimator)`` members shares.
 
-    The members live in the ``estimators`` parameter as (name, estimator)
-    pairs; replacing one (``set_params(audio=...)``) builds a new list, so
-    the list passed by the user is never mutated.
+    get_params / set_params expose members by name (``audio__svc__C``); the
+    members live in the ``estimators`` parameter, and replacing one
+    (``set_params(audio=...)``) builds a new list, so the list passed by the
+    user is never mutated. Metadata routing sends fit metadata to each
+    member (plus ``_routing_extra()``), and the input tags are those that
+    all members share.
     """
+
+    def _routing_extra(self) -> dict | None:
+        return None
+
+    def get_metadata_routing(self):
+        """Route ``fit`` metadata to each member (and a final estimator, if any).
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        names = [item[0] for item in self.estimators]
+        ests = [item[1] for item in self.estimators]
+        return routing_router(self, names, ests, extra=self._routing_extra())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        members = [e for _, e in getattr(self, "estimators", []) if e != "drop"]
+        try:
+            member_tags = [get_tags(e) for e in members]
+        except Exception:  # members that are not estimators: fit will say so
+            return tags
+        if member_tags:
+            tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in member_tags)
+            tags.input_tags.sparse = all(t.input_tags.sparse for t in member_tags)
+            tags.input_tags.string = any(t.input_tags.string for t in member_tags)
+        return tags
 
     def get_params(self, deep: bool = True) -> dict:
         out = super().get_params(deep=deep)

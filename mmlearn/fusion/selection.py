@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
-from sklearn.utils import Bunch, check_random_state, get_tags
+from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._cache import resolve_cache
@@ -24,7 +24,6 @@ from ._members import (
     no_member_rows,
     raise_for_uncovered,
     route_fit_params,
-    routing_router,
 )
 from ._oof import assemble_oof, check_fold_classes, check_partition, fold_outputs, fold_splits
 from ._scoring import CandidateScorer
@@ -316,27 +315,3 @@ class EnsembleSelectionClassifier(MembersParamsMixin, ClassifierMixin, MetaEstim
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-    def get_metadata_routing(self):
-        """Route ``fit`` metadata to each member.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        names = [item[0] for item in self.estimators]
-        ests = [item[1] for item in self.estimators]
-        return routing_router(self, names, ests)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        members = [e for _, e in getattr(self, "estimators", []) if e != "drop"]
-        try:
-            member_tags = [get_tags(e) for e in members]
-        except Exception:
-            return tags
-        if member_tags:
-            tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in member_tags)
-            tags.input_tags.sparse = all(t.input_tags.sparse for t in member_tags)
-            tags.input_tags.string = any(t.input_tags.string for t in member_tags)
-        return tags

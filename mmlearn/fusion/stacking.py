@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.utils import Bunch, get_tags
+from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -28,7 +28,6 @@ from ._members import (
     n_rows,
     raise_for_uncovered,
     route_fit_params,
-    routing_router,
 )
 from ._oof import assemble_oof, check_fold_classes, check_partition, fold_outputs, fold_splits
 
@@ -159,17 +158,9 @@ class _BaseStackingFusion(MembersParamsMixin, MetaEstimatorMixin, BaseEstimator)
                 return {key: sample_weight}
         return {}
 
-    def get_metadata_routing(self):
-        """Route ``fit`` metadata to the members and the final estimator.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        names = [item[0] for item in self.estimators]
-        ests = [item[1] for item in self.estimators]
+    def _routing_extra(self) -> dict:
         final = self.final_estimator if self.final_estimator is not None else self._default_final()
-        return routing_router(self, names, ests, extra={"final_estimator": final})
+        return {"final_estimator": final}
 
     # ----------------------------------------------------- meta features
     def _member_columns(self, out: np.ndarray, method: str) -> np.ndarray:
@@ -243,15 +234,8 @@ class _BaseStackingFusion(MembersParamsMixin, MetaEstimatorMixin, BaseEstimator)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        members = [e for _, e in getattr(self, "estimators", []) if e != "drop"]
-        try:
-            member_tags = [get_tags(e) for e in members]
-        except Exception:
-            return tags
-        if member_tags:
-            tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in member_tags) and not self.passthrough
-            tags.input_tags.sparse = all(t.input_tags.sparse for t in member_tags)
-            tags.input_tags.string = any(t.input_tags.string for t in member_tags)
+        # passthrough hands X itself to the final estimator
+        tags.input_tags.allow_nan = tags.input_tags.allow_nan and not self.passthrough
         return tags
 
 

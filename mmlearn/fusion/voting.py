@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, RegressorMixin
-from sklearn.utils import Bunch, get_tags
+from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -28,7 +28,6 @@ from ._members import (
     one_hot,
     raise_for_uncovered,
     route_fit_params,
-    routing_router,
 )
 
 __all__ = ["VotingFusionClassifier", "VotingFusionRegressor"]
@@ -72,30 +71,6 @@ class _BaseVotingFusion(MembersParamsMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _uncovered(self, present: np.ndarray) -> None:
         raise_for_uncovered(self, present, self._live_weights, self._live_names)
-
-    def get_metadata_routing(self):
-        """Route ``fit`` metadata to each member, as sklearn's voting does.
-
-        Returns
-        -------
-        routing : MetadataRouter
-        """
-        names = [item[0] for item in self.estimators]
-        ests = [item[1] for item in self.estimators]
-        return routing_router(self, names, ests)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        members = [e for _, e in getattr(self, "estimators", []) if e != "drop"]
-        try:
-            member_tags = [get_tags(e) for e in members]
-        except Exception:  # members that are not estimators: fit will say so
-            return tags
-        if member_tags:
-            tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in member_tags)
-            tags.input_tags.sparse = all(t.input_tags.sparse for t in member_tags)
-            tags.input_tags.string = any(t.input_tags.string for t in member_tags)
-        return tags
 
 
 def _has_soft_voting(self: Any) -> bool:
