@@ -178,3 +178,41 @@ def test_dask_backend_weight_search_gives_the_same_result():
     assert len(ts.data) >= 4  # member fits ran on the cluster's workers
     np.testing.assert_allclose(got.best_weights_, ref.best_weights_)
     np.testing.assert_allclose(got.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"])
+
+
+@pytest.mark.parametrize("cv", [5, "loo"])
+def test_mfcc_and_hog_kernels_run_once_per_sample_across_folds(monkeypatch, cv):
+    """evaluate() shares one per-sample memo: each clip / image reaches its kernel once."""
+    import mmlearn.features.audio as audio_mod
+    import mmlearn.features.image as image_mod
+    from mmlearn.datasets import load_av_digits
+    from mmlearn.features import HOGFeatures, MFCCFeatures
+    from sklearn.preprocessing import StandardScaler
+
+    seen = {"mfcc": 0, "hog": 0}
+
+    def counting(name, kernel):
+        def wrapped(*args, **kwargs):
+            batch = kwargs["signals"] if name == "mfcc" else args[0]
+            seen[name] += len(batch)
+            return kernel(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(audio_mod, "mfcc_batch", counting("mfcc", audio_mod.mfcc_batch))
+    monkeypatch.setattr(image_mod, "hog_batch", counting("hog", image_mod.hog_batch))
+    frame = load_av_digits().frame
+    frame = frame.groupby("target").head(4 if cv == "loo" else 6).reset_index(drop=True)
+    X, y = frame[["audio", "image"]], frame["target"].to_numpy()
+    from sklearn.pipeline import make_pipeline
+
+    members = [
+        ("audio", Modality("audio", make_pipeline(MFCCFeatures(sr=8000, n_fft=256, hop_length=80, n_mels=20),
+                                                  StandardScaler(), LogisticRegression(max_iter=300)))),
+        ("image", Modality("image", make_pipeline(HOGFeatures(pixels_per_cell=(7, 7), cells_per_block=(2, 2)),
+                                                  LogisticRegression(max_iter=300)))),
+    ]
+    res = evaluate(VotingFusionClassifier(members, memory=False), X, y, cv=cv, progress=False)
+    assert seen == {"mfcc": len(X), "hog": len(X)}
+    n_folds = len(X) if cv == "loo" else 5
+    assert len(res.timings) == n_folds
