@@ -16,9 +16,10 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
-	@# torch (ConvEmbedding's torch backbone tests) only from a local CPU wheel,
-	@# never the registry's multi-GB CUDA build; without one those tests skip.
-	-$(BIN)/python -m pip install --quiet --no-index torch==2.13.0 2>/dev/null \
+	@# torch (ConvEmbedding's torch-backbone tests) only as a local CPU build
+	@# (a +cpu version no registry serves), never the registry's multi-GB CUDA
+	@# build; where there is none those tests skip and say so.
+	-$(BIN)/python -m pip install --quiet "torch==2.13.0+cpu" 2>/dev/null \
 	  || echo "note: no local CPU torch wheel; ConvEmbedding's torch-backbone tests will skip"
 	touch $@ $(VENV)/.installed-demo
 
