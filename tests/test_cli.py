@@ -1,0 +1,34 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from mmlearn.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_bench_quick_writes_json_markdown_and_plots(tmp_path, shared_data):
+    out = tmp_path / "bench"
+    assert main(["bench", "--suite", "accuracy", "--quick", "--out", str(out), "--data-dir", str(shared_data)]) == 0
+    result = json.loads((out / "accuracy.json").read_text())
+    assert set(result["av_clean"]["accuracy"]) >= {"audio only (MFCC)", "image only (HOG)", "stacking"}
+    summary = (out / "summary.md").read_text()
+    assert "## accuracy" in summary and "| AV digits (degraded) |" in summary
+    assert (out / "accuracy_accuracy.png").stat().st_size > 1000
+
+
+def test_demo_prints_table_and_writes_json_and_plot(tmp_path, capsys):
+    js, png = tmp_path / "demo.json", tmp_path / "demo.png"
+    assert main(["demo", "--folds", "2", "--no-progress", "--json", str(js), "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "| stacking |" in out and "30 % audio + 30 % image missing" in out
+    scores = json.loads(js.read_text())
+    assert len(scores["complete"]["stacking"]) == 2 and "stacking" in scores["missing"]
+    assert all(0.8 < s <= 1.0 for s in scores["complete"]["early fusion"])
+    assert png.stat().st_size > 1000
+
+
+def test_python_dash_m_entry_point():
+    res = subprocess.run([sys.executable, "-m", "mmlearn", "--help"], capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 0 and "demo" in res.stdout and "bench" in res.stdout
