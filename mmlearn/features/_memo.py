@@ -5,17 +5,18 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import joblib
 import numpy as np
 
+from .._lru import _SharedLRUStore
+
 __all__ = ["FeatureMemo"]
 
 
-class FeatureMemo:
+class FeatureMemo(_SharedLRUStore):
     """In-process (optionally on-disk) store of per-sample feature rows.
 
     Stateless extractors such as :class:`~mmlearn.features.MFCCFeatures` and
@@ -61,38 +62,12 @@ class FeatureMemo:
     """
 
     def __init__(self, max_entries: int = 1_000_000, location: str | os.PathLike | None = None):
-        self.max_entries = max_entries
+        super().__init__(max_entries)
         self.location = None if location is None else str(location)
-        self._rows: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def __deepcopy__(self, memo: dict) -> "FeatureMemo":
-        return self
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_rows"] = OrderedDict()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._rows)
 
     def __repr__(self) -> str:
         loc = "" if self.location is None else f", location={self.location!r}"
         return f"FeatureMemo(entries={len(self)}{loc})"
-
-    def clear(self) -> None:
-        """Forget every in-memory row and reset the counters."""
-        with self._lock:
-            self._rows.clear()
-            self.hits = self.misses = 0
 
     def _path(self, namespace: str, key: str) -> Path:
         return Path(self.location, "mmlearn-features", namespace, key[:2], key + ".npy")
@@ -102,30 +77,28 @@ class FeatureMemo:
         out: list[np.ndarray | None] = []
         with self._lock:
             for key in keys:
-                row = self._rows.get((namespace, key))
-                if row is None and self.location is not None:
-                    path = self._path(namespace, key)
-                    if path.exists():
-                        try:
-                            row = np.load(path)
-                        except (OSError, ValueError):
-                            row = None  # a torn write: recompute
-                        if row is not None:
-                            self._rows[(namespace, key)] = row
-                if row is None:
-                    self.misses += 1
-                else:
-                    self.hits += 1
-                    self._rows.move_to_end((namespace, key))
-                out.append(row)
+                if (namespace, key) not in self._entries and self.location is not None:
+                    row = self._load(namespace, key)
+                    if row is not None:
+                        self._insert((namespace, key), row)
+                out.append(self._lookup((namespace, key)))
         return out
+
+    def _load(self, namespace: str, key: str) -> np.ndarray | None:
+        path = self._path(namespace, key)
+        if not path.exists():
+            return None
+        try:
+            return np.load(path)
+        except (OSError, ValueError):
+            return None  # a torn write: recompute
 
     def put_many(self, namespace: str, keys: list[str], rows: Any) -> None:
         """Store one row per key."""
         with self._lock:
             for key, row in zip(keys, rows):
                 row = np.array(row, copy=True)
-                self._rows[(namespace, key)] = row
+                self._insert((namespace, key), row)
                 if self.location is not None:
                     path = self._path(namespace, key)
                     path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,9 +106,6 @@ class FeatureMemo:
                     with open(tmp, "wb") as fh:
                         np.save(fh, row)
                     os.replace(tmp, path)
-            while len(self._rows) > self.max_entries:
-                self._rows.popitem(last=False)
-
 
 def _resolve_memory(memory: Any) -> FeatureMemo | None:
     """Turn an estimator's ``memory`` parameter into a FeatureMemo or None."""

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import joblib
 import numpy as np
 import pandas as pd
+
+from .._lru import _SharedLRUStore
 
 __all__ = ["FittedMemberCache", "default_member_cache"]
 
@@ -31,7 +31,7 @@ _MASK64 = (1 << 64) - 1
 _DEVICE_BLOCK = 1 << 22  # words hashed per block (bounds temporary memory)
 
 
-class FittedMemberCache:
+class FittedMemberCache(_SharedLRUStore):
     """In-process store of fitted fusion members, keyed by what determines them.
 
     The key of a fitted member combines (a) the member's class and
@@ -79,27 +79,7 @@ class FittedMemberCache:
     """
 
     def __init__(self, max_entries: int = 256):
-        self.max_entries = max_entries
-        self._store: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def __deepcopy__(self, memo: dict) -> "FittedMemberCache":
-        return self
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_store"] = OrderedDict()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._store)
+        super().__init__(max_entries)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(max_entries={self.max_entries})"
@@ -109,31 +89,14 @@ class FittedMemberCache:
         if key is None:
             return None
         with self._lock:
-            est = self._store.get(key)
-            if est is None:
-                self.misses += 1
-                return None
-            self._store.move_to_end(key)
-            self.hits += 1
-            return est
+            return self._lookup(key)
 
     def put(self, key: str | None, estimator: Any) -> None:
         """Store a fitted member under ``key`` (no-op for a None key)."""
         if key is None:
             return
         with self._lock:
-            self._store[key] = estimator
-            self._store.move_to_end(key)
-            while len(self._store) > max(int(self.max_entries), 0):
-                self._store.popitem(last=False)
-
-    def clear(self) -> None:
-        """Drop every stored member and reset the counters."""
-        with self._lock:
-            self._store.clear()
-            self.hits = 0
-            self.misses = 0
-
+            self._insert(key, estimator)
 
 def _store_member(key: str, estimator: Any) -> Any:
     return estimator
@@ -224,9 +187,8 @@ def _estimator_token(est: Any) -> tuple:
 
 
 def _is_store(value: Any) -> bool:
-    if isinstance(value, (joblib.Memory, FittedMemberCache)):
-        return True
-    return type(value).__name__ == "FeatureMemo" and type(value).__module__.startswith("mmlearn.")
+    # caches and feature memos (in memory or on disk) do not change a fit
+    return isinstance(value, (joblib.Memory, _SharedLRUStore))
 
 
 def _param_token(value: Any) -> Any:
