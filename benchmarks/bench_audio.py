@@ -177,6 +177,11 @@ def run(quick: bool = False, data_dir: str | None = None) -> dict:
     result = {"speed": speed(quick=quick)}
     if not quick:
         result["fsdd"] = fsdd_accuracy(data_dir)
+    result["speedups"] = {f"{r['setting']}, CPU": r["ratio_cpu"] for r in result["speed"]}
+    result["speedups"].update(
+        {f"{r['setting']}, GPU": r["ratio_gpu"] for r in result["speed"] if r.get("ratio_gpu")}
+    )
+    result["markdown"] = markdown(result)
     return result
 
 

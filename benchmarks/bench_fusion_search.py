@@ -185,6 +185,7 @@ def run(quick: bool = False, data_dir: str | None = None, inline: bool = False) 
     results["n_tied_best_a"] = int(np.sum(a.cv_results_["mean_test_score"] == best))
     results["runs"] = rows
     results["markdown"] = _markdown(results)
+    results["speedups"] = {name.split(")")[0] + ")": run["speedup_vs_a"] for name, run in results["runs"].items()}
     return results
 
 

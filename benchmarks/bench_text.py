@@ -246,6 +246,15 @@ def run(quick: bool = False, data_dir: str | None = None, *, accuracy: bool = Tr
         out["newsgroups"] = newsgroups_accuracy(data_dir, quick=quick)
     elif accuracy:
         out["newsgroups"] = f"skipped: no 20news-bydate under {data_dir}"
+    rows = out.get("speed") or {}
+    out["speedups"] = {
+        label: rows[key]
+        for label, key in (("vs gensim loop", "speedup_vs_gensim_loop"),
+                           ("vs get_mean_vector", "speedup_vs_get_mean_vector"),
+                           ("vs tuned loop", "speedup_vs_tuned_loop"))
+        if key in rows
+    }
+    out["markdown"] = _markdown(out)
     return out
 
 
