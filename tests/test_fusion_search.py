@@ -7,12 +7,14 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.ensemble import VotingClassifier, VotingRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
-from sklearn.metrics import log_loss
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.utils.fixes import parse_version
 from sklearn.model_selection import GridSearchCV, GroupKFold, KFold, StratifiedKFold, cross_val_predict
 from sklearn.naive_bayes import GaussianNB
 from sklearn.preprocessing import FunctionTransformer
@@ -187,10 +189,23 @@ def test_sample_weight_reaches_the_fold_fits():
     sw = np.random.default_rng(0).uniform(0.2, 3.0, len(y))
     members = [("lr", LogisticRegression(max_iter=2000, C=0.01)), ("nb", GaussianNB())]
     grid = [[1, 1], [1, 3], [3, 1]]
-    ref = GridSearchCV(VotingFusionClassifier(members, memory=False), {"weights": grid}, cv=3).fit(X, y, sample_weight=sw)
     ours = FusionWeightSearchCV(VotingFusionClassifier(members, memory=False), grid, cv=3).fit(X, y, sample_weight=sw)
-    assert_allclose(ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"])
-    assert_allclose(ours.best_estimator_.predict_proba(X), ref.best_estimator_.predict_proba(X), atol=1e-12)
+    # oracle: members fitted with the fold's weights, test accuracy weighted too
+    expected = []
+    for w in grid:
+        scores = []
+        for train, test in StratifiedKFold(3).split(X, y):
+            m = VotingFusionClassifier(members, weights=w, memory=False).fit(X[train], y[train], sample_weight=sw[train])
+            scores.append(accuracy_score(y[test], m.predict(X[test]), sample_weight=sw[test]))
+        expected.append(np.mean(scores))
+    assert_allclose(ours.cv_results_["mean_test_score"], expected)
+    best = VotingFusionClassifier(members, weights=ours.best_weights_.tolist(), memory=False).fit(X, y, sample_weight=sw)
+    assert_allclose(ours.best_estimator_.predict_proba(X), best.predict_proba(X), atol=1e-12)
+    if parse_version(sklearn.__version__) >= parse_version("1.7"):
+        # GridSearchCV forwards sample_weight to the scorer since sklearn 1.7 (PR 30743)
+        ref = GridSearchCV(VotingFusionClassifier(members, memory=False), {"weights": grid}, cv=3)
+        ref.fit(X, y, sample_weight=sw)
+        assert_allclose(ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"])
 
 
 @pytest.mark.skipif(not gpu_available(), reason="needs a CUDA GPU and cupy")
