@@ -53,6 +53,18 @@ class EvaluationResult:
         How to read the numbers.
     classes : ndarray or None
         Class labels (classifiers).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from mmlearn.model_selection import evaluate
+    >>> X, y = load_iris(return_X_y=True)
+    >>> result = evaluate(LogisticRegression(max_iter=500), X, y, cv=3, progress=False)
+    >>> result.scores.columns.tolist()
+    ['model', 'fold', 'metric', 'value']
+    >>> print(result.to_markdown().splitlines()[2])
+    | LogisticRegression | 0.9733 ± 0.0094 |
     """
 
     scores: pd.DataFrame
