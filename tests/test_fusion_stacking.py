@@ -203,7 +203,7 @@ def test_class_weight_dict_with_string_labels():
 
 
 def test_xgboost_final_estimator_and_member_follow_device():
-    xgb = pytest.importorskip("xgboost")
+    import xgboost as xgb
     X, y = load_iris(return_X_y=True)
     with mmlearn.config_context(device="cpu"):
         clf = StackingFusionClassifier(

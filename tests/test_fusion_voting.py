@@ -327,7 +327,7 @@ def test_n_jobs_goes_through_joblib():
 
 # ------------------------------------------------------------- XGBoost
 def test_xgboost_member_device_follows_mmlearn_config():
-    xgb = pytest.importorskip("xgboost")
+    import xgboost as xgb
     X, y = load_iris(return_X_y=True)
     members = [("xgb", xgb.XGBClassifier(n_estimators=5, max_depth=2)), ("nb", GaussianNB())]
     with mmlearn.config_context(device="cpu"):
@@ -350,7 +350,7 @@ def test_xgboost_member_device_follows_mmlearn_config():
     ["numpy", pytest.param("cupy", marks=pytest.mark.skipif(not gpu_available(), reason="needs a CUDA GPU and cupy"))],
 )
 def test_xgboost_member_takes_device_arrays_without_fallback(namespace):
-    xgb = pytest.importorskip("xgboost")
+    import xgboost as xgb
     X, y = load_iris(return_X_y=True)
     X = X.astype(np.float32)
     if namespace == "cupy":

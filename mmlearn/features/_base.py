@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from abc import ABCMeta, abstractmethod
 from types import ModuleType
 from typing import Any
 
@@ -71,7 +72,7 @@ def _as_sample_list(X: Any) -> list:
         ) from None
 
 
-class _BatchFeatureExtractor(TransformerMixin, BaseEstimator):
+class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Base of stateless per-sample extractors (MFCC, HOG).
 
     Subclasses define ``__init__`` (with ``batch_size``, ``n_jobs``,
@@ -91,15 +92,18 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
-    # -- hooks ------------------------------------------------------------
-    def _load(self, sample: Any, index: int) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    # -- hooks (every subclass implements these) ----------------------------
+    @abstractmethod
+    def _load(self, sample: Any, index: int) -> np.ndarray:
+        """Load and check one sample (host memory), naming it in errors."""
 
-    def _check_params(self) -> None:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _check_params(self) -> None:
+        """Raise ValueError for invalid parameters."""
 
-    def _extract_batch(self, batch: list[np.ndarray], xp: ModuleType) -> Any:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _extract_batch(self, batch: list[np.ndarray], xp: ModuleType) -> Any:
+        """Call the kernel once on ``batch``; return (len(batch), n_features) in ``xp``."""
 
     _batch_sort_key = None
 
