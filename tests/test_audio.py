@@ -28,7 +28,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import mmlearn.features.audio as audio_mod
 from mmlearn.backend import gpu_available, to_host
 from mmlearn.features import FeatureMemo, MFCCFeatures
-from mmlearn.features._kernels import (
+from mmlearn.features._kernels._mfcc import (
     MFCC_STATS,
     delta_frames_batch,
     mfcc_batch,

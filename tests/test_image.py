@@ -17,12 +17,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mmlearn.backend import gpu_available
 from mmlearn.features import ConvEmbedding, FeatureMemo, HOGFeatures
-from mmlearn.features._kernels import (
-    _hog_bins,
-    _hog_pseudo_angle_edges,
-    conv_triangle_features,
-    hog_batch,
-)
+from mmlearn.features._kernels._conv import conv_triangle_features
+from mmlearn.features._kernels._hog import _hog_bins, _hog_pseudo_angle_edges, hog_batch
 
 # Output rows are float32 with values in [0, 1]; our cells are summed in
 # float64 and blocks normalised in float32, skimage sums cells in float32 and

@@ -3,7 +3,7 @@
 :class:`MFCCFeatures` turns each clip (a 1-D array or an audio file) into one
 fixed-length row: statistics over time of its mel-frequency cepstral
 coefficients, and optionally of their deltas. The work is done for a whole
-batch of clips at once by :func:`mmlearn.features._kernels.mfcc_batch`, with
+batch of clips at once by :func:`mmlearn.features._kernels._mfcc.mfcc_batch`, with
 NumPy or CuPy.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from ..io import _where, load_audio
 from ._base import _BatchFeatureExtractor
-from ._kernels import MFCC_STATS, mfcc_batch
+from ._kernels._mfcc import MFCC_STATS, mfcc_batch
 
 __all__ = ["MFCCFeatures"]
 
@@ -134,7 +134,7 @@ class MFCCFeatures(_BatchFeatureExtractor):
     See Also
     --------
     librosa.feature.mfcc : The reference, one clip at a time.
-    mmlearn.features._kernels.mfcc_batch : The batched kernel.
+    mmlearn.features._kernels._mfcc.mfcc_batch : The batched kernel.
 
     Notes
     -----

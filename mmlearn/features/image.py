@@ -2,7 +2,7 @@
 
 - :class:`HOGFeatures` is a stateless extractor: the Histogram of Oriented
   Gradients of every image, computed for a whole stack at once by
-  :func:`mmlearn.features._kernels.hog_batch` (NumPy or CuPy), equal to
+  :func:`mmlearn.features._kernels._hog.hog_batch` (NumPy or CuPy), equal to
   :func:`skimage.feature.hog` image by image.
 - :class:`ConvEmbedding` is a fitted transformer: by default the single-layer
   network of Coates, Lee and Ng (2011), learned without labels (random
@@ -32,7 +32,8 @@ from .._config import get_config
 from ..backend import get_namespace, to_host
 from ..io import _where, load_image
 from ._base import _as_sample_list, _BatchFeatureExtractor
-from ._kernels import _HOG_BLOCK_NORMS, conv_triangle_features, hog_batch, normalize_patches
+from ._kernels._conv import conv_triangle_features, normalize_patches
+from ._kernels._hog import _HOG_BLOCK_NORMS, hog_batch
 
 __all__ = ["HOGFeatures", "ConvEmbedding"]
 
@@ -168,7 +169,7 @@ class HOGFeatures(_BatchFeatureExtractor):
     **Agreement with skimage 0.26.** Same gradients (central differences,
     zero on the border), same bin rule (``180 / orientations * i`` lower edge
     inclusive, ``arctan2 mod 180``), same cell and block layout; see
-    :func:`~mmlearn.features._kernels.hog_batch` for the float rounding
+    :func:`~mmlearn.features._kernels._hog.hog_batch` for the float rounding
     differences (below 1e-6 in every test).
 
     References
