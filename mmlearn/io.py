@@ -2,7 +2,10 @@
 
 Every function takes an optional ``index`` (the sample's position in the
 user's data). Errors start with ``"sample {index}"`` and the file path, when
-there is one, so a bad file among thousands is found at once.
+there is one, so a bad file among thousands is found at once. The
+extractors also set ``exc.sample_index`` (the sample's position in the input
+they were given) on such an error, so that ``Modality`` can restate it in
+terms of the user's own rows.
 """
 
 from __future__ import annotations

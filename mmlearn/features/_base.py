@@ -188,10 +188,10 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
         parallel = n_jobs not in (None, 1) and len(todo) > 1
         if parallel:
             loaded = Parallel(n_jobs=n_jobs, prefer="threads")(
-                delayed(self._load)(samples[i], i) for i in todo
+                delayed(self._load_tagged)(samples[i], i) for i in todo
             )
         else:
-            loaded = [self._load(samples[i], i) for i in todo]
+            loaded = [self._load_tagged(samples[i], i) for i in todo]
         order = np.arange(len(todo))
         if self._batch_sort_key is not None:
             order = np.argsort([self._batch_sort_key(s) for s in loaded], kind="stable")
@@ -208,6 +208,16 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
         for b, out in zip(batches, outs):
             result[b] = out
         return result
+
+    def _load_tagged(self, sample: Any, index: int) -> np.ndarray:
+        # The sample's position travels with the error, so that a caller that
+        # knows the user's rows (Modality) can name the row instead.
+        try:
+            return self._load(sample, index)
+        except Exception as exc:
+            if getattr(exc, "sample_index", None) is None:
+                exc.sample_index = index
+            raise
 
     def _run_batch(self, batch: list[np.ndarray], xp: ModuleType) -> np.ndarray:
         return to_host(self._extract_batch(batch, xp)).astype(np.float32, copy=False)
