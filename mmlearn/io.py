@@ -28,6 +28,13 @@ def _where(index: int | None, path: str | None = None) -> str:
     return who if path is None else f"{who} ({path!r})"
 
 
+def _resolve_path(path: str | os.PathLike, base_dir: str | os.PathLike | None) -> str:
+    path = os.fspath(path)
+    if base_dir is not None and not os.path.isabs(path):
+        path = os.path.join(os.fspath(base_dir), path)
+    return path
+
+
 def _check_path(path: str, index: int | None) -> None:
     if not os.path.exists(path):
         raise FileNotFoundError(f"{_where(index, path)}: file not found.")
@@ -67,6 +74,7 @@ def load_audio(
     sr: float | None = None,
     mono: bool = True,
     index: int | None = None,
+    base_dir: str | os.PathLike | None = None,
 ) -> np.ndarray:
     """Load one audio clip from a file, or check an array, as float32.
 
@@ -86,6 +94,10 @@ def load_audio(
         multi-channel clip is returned as ``(n_channels, n_samples)``.
     index : int, default=None
         The sample's position in the user's data, used in error messages.
+    base_dir : str or path-like, default=None
+        Folder that a relative path is resolved against (for example the
+        folder of the CSV that lists the files); ``None`` resolves it against
+        the current working directory. Absolute paths are used as they are.
 
     Returns
     -------
@@ -115,7 +127,8 @@ def load_audio(
     ValueError: sample 7: audio has 1 non-finite value(s) (NaN or inf), the first at position 1.
     """
     if isinstance(path_or_array, (str, os.PathLike)):
-        return _load_audio_file(os.fspath(path_or_array), sr=sr, mono=mono, index=index)
+        path = _resolve_path(path_or_array, base_dir)
+        return _load_audio_file(path, sr=sr, mono=mono, index=index)
     where = _where(index)
     y = _as_numeric_array(path_or_array, where, "audio")
     if y.dtype.kind == "b":
@@ -186,6 +199,7 @@ def load_image(
     as_gray: bool = False,
     size: tuple[int, int] | None = None,
     index: int | None = None,
+    base_dir: str | os.PathLike | None = None,
 ) -> np.ndarray:
     """Load one image from a file, or check an array.
 
@@ -203,6 +217,10 @@ def load_image(
         (anti-aliased, value range preserved, float64 result).
     index : int, default=None
         The sample's position in the user's data, used in error messages.
+    base_dir : str or path-like, default=None
+        Folder that a relative path is resolved against (for example the
+        folder of the CSV that lists the files); ``None`` resolves it against
+        the current working directory. Absolute paths are used as they are.
 
     Returns
     -------
@@ -242,7 +260,7 @@ def load_image(
     ValueError: sample 2: expected a 2-D (H, W) or 3-D (H, W, C) image, got an array of shape (5,).
     """
     if isinstance(path_or_array, (str, os.PathLike)):
-        path = os.fspath(path_or_array)
+        path = _resolve_path(path_or_array, base_dir)
         where = _where(index, path)
         img = _read_image_file(path, index)
     else:

@@ -173,3 +173,25 @@ def test_text_ok():
 def test_text_bad(bad, exc, msg):
     with pytest.raises(exc, match=msg):
         check_text(bad, index=3)
+
+
+@pytest.mark.parametrize("loader", ["audio", "image"])
+def test_relative_paths_resolve_against_base_dir(tmp_path, monkeypatch, loader):
+    import soundfile as sf
+    from skimage.io import imsave
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    if loader == "audio":
+        sf.write(folder / "a.wav", np.linspace(-0.5, 0.5, 800, dtype=np.float32), 8000)
+        expected = load_audio(str(folder / "a.wav"))
+        got = load_audio("a.wav", base_dir=folder)
+    else:
+        imsave(folder / "a.png", np.arange(64, dtype=np.uint8).reshape(8, 8), check_contrast=False)
+        expected = load_image(str(folder / "a.png"))
+        got = load_image("a.png", base_dir=str(folder))
+    np.testing.assert_array_equal(got, expected)
+    monkeypatch.chdir(tmp_path)  # a relative path is not found under cwd/a.*
+    load = load_audio if loader == "audio" else load_image
+    with pytest.raises(FileNotFoundError, match=r"sample 3 \('.*data/b\..*'\): file not found"):
+        load("b.wav" if loader == "audio" else "b.png", base_dir="data", index=3)
