@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 _DEVICES = ("auto", "cpu", "cuda")
-_global_config: dict[str, Any] = {"device": "auto"}
+_global_config: dict[str, Any] = {"device": "auto", "progress": "auto"}
 _threadlocal = threading.local()
 
 
@@ -39,7 +39,7 @@ def get_config() -> dict[str, Any]:
     return _get_threadlocal_config().copy()
 
 
-def set_config(device: str | None = None) -> None:
+def set_config(device: str | None = None, progress: str | bool | None = None) -> None:
     """Set the global mmlearn configuration.
 
     Parameters
@@ -49,6 +49,16 @@ def set_config(device: str | None = None) -> None:
         GPU when CuPy imports and a GPU answers, else the CPU; ``"cuda"``
         demands a GPU and raises when there is none. ``None`` leaves the
         setting unchanged.
+    progress : {"auto", True, False}, default=None
+        Progress bars on long work (feature extraction over many samples,
+        :func:`~mmlearn.model_selection.evaluate`, weight search, stacking's
+        out-of-fold fits, ``mmlearn bench``). ``"auto"`` shows them only when
+        standard error is a terminal or a Jupyter notebook; ``True`` always
+        (as plain lines, without carriage returns, when the output is not a
+        terminal); ``False`` never. The environment variable
+        ``TQDM_DISABLE=1`` turns them off whatever this says. A function's
+        own ``progress=`` argument, where it has one, wins over this.
+        ``None`` leaves the setting unchanged.
 
     See Also
     --------
@@ -70,15 +80,21 @@ def set_config(device: str | None = None) -> None:
                 f"device must be one of {_DEVICES}, got {device!r}."
             )
         config["device"] = device
+    if progress is not None:
+        if not (isinstance(progress, bool) or progress == "auto"):
+            raise ValueError(f"progress must be 'auto', True or False, got {progress!r}.")
+        config["progress"] = progress
 
 
 @contextmanager
-def config_context(*, device: str | None = None) -> Iterator[None]:
+def config_context(*, device: str | None = None, progress: str | bool | None = None) -> Iterator[None]:
     """Temporarily change the mmlearn configuration.
 
     Parameters
     ----------
     device : {"auto", "cpu", "cuda"}, default=None
+        See :func:`set_config`.
+    progress : {"auto", True, False}, default=None
         See :func:`set_config`.
 
     Yields
@@ -100,7 +116,7 @@ def config_context(*, device: str | None = None) -> Iterator[None]:
     'cpu'
     """
     old = get_config()
-    set_config(device=device)
+    set_config(device=device, progress=progress)
     try:
         yield
     finally:

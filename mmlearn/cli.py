@@ -252,7 +252,15 @@ def run_bench(suites: Sequence[str], *, data_dir: str | None, out: str, quick: b
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mmlearn`` command."""
-    parser = argparse.ArgumentParser(prog="mmlearn", description=__doc__)
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="mmlearn",
+        description="Multimodal (text, image, audio) machine learning for scikit-learn: "
+        "run the demo or the benchmarks.",
+        epilog="Run 'mmlearn COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"mmlearn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="cross-validate audio, image and fused models on the embedded AV digits")
     demo.add_argument("--folds", type=int, default=5, help="number of stratified folds (default 5)")

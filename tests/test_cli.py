@@ -32,3 +32,19 @@ def test_demo_prints_table_and_writes_json_and_plot(tmp_path, capsys):
 def test_python_dash_m_entry_point():
     res = subprocess.run([sys.executable, "-m", "mmlearn", "--help"], capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 0 and "demo" in res.stdout and "bench" in res.stdout
+
+
+def test_version_and_help_without_raw_rst(capsys):
+    import pytest
+
+    import mmlearn
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mmlearn {mmlearn.__version__}"
+    for argv in (["--help"], ["demo", "--help"], ["bench", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = capsys.readouterr().out
+        assert "usage: mmlearn" in text and "``" not in text and ":func:" not in text
