@@ -174,9 +174,9 @@ def test_missing_modalities_reach_the_final_estimator_as_indicators():
     proba = clf.predict_proba(_two_modalities(X[:6], missing_a=[1], missing_b=[2]))
     assert_allclose(proba.sum(axis=1), 1.0)
     assert clf.score(table, y) > 0.85
-    with pytest.raises(ValueError, match="sample 3 has every modality missing"):
+    with pytest.raises(ValueError, match="row 3 has every modality missing"):
         clf.predict(_two_modalities(X[:5], [3], [3]))
-    with pytest.raises(ValueError, match="sample 4 has every modality missing"):
+    with pytest.raises(ValueError, match="row 4 has every modality missing"):
         StackingFusionClassifier(_modality_members(), cv=3).fit(_two_modalities(X, [4], [4]), y)
 
 

@@ -154,17 +154,23 @@ def test_row_with_every_modality_missing_is_named():
     X, y = load_iris(return_X_y=True)
     clf = VotingFusionClassifier(_modality_members()).fit(_two_modalities(X, [5], [9]), y)
     bad = _two_modalities(X[:6], [4], [4])
-    with pytest.raises(ValueError, match=r"sample 4 has every modality missing"):
+    with pytest.raises(ValueError, match=r"row 4 has every modality missing"):
         clf.predict(bad)
-    with pytest.raises(ValueError, match=r"samples \[1, 4\] have every modality missing"):
+    with pytest.raises(ValueError, match=r"rows \[1, 4\] have every modality missing"):
         clf.predict_proba(_two_modalities(X[:6], [1, 4], [1, 4]))
 
 
-def test_row_whose_present_members_weigh_zero_is_named():
+def test_row_whose_present_members_weigh_zero_falls_back_to_equal_weights():
+    # issue 10 item 4: a zero weight must not make a row unpredictable
     X, y = load_iris(return_X_y=True)
+    table = _two_modalities(X[:4], missing_b=[2])
     clf = VotingFusionClassifier(_modality_members(), weights=[0, 1]).fit(_two_modalities(X), y)
-    with pytest.raises(ValueError, match=r"sample 2 only has modalities whose members have weight 0"):
-        clf.predict(_two_modalities(X[:4], missing_b=[2]))
+    proba = clf.predict_proba(table)
+    only_a = clf.named_estimators_["a"].predict_proba(table.iloc[[2]])
+    assert_allclose(proba[2], only_a[0])  # member "a" alone, weight renormalised
+    full_b = clf.named_estimators_["b"].predict_proba(table.iloc[[0, 1, 3]])
+    assert_allclose(proba[[0, 1, 3]], full_b)  # other rows: weight 0 still means 0
+    assert_array_equal(clf.predict(table), clf.classes_[proba.argmax(axis=1)])
 
 
 # ------------------------------------------------------------- bad input
