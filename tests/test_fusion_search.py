@@ -258,3 +258,31 @@ def test_weighted_regression_scores_match_sklearn(scoring):
         kw = {} if sw is None else {"sample_weight": sw}
         ref = [get_scorer(scoring)(PrecomputedRegressor(p).fit(None), np.arange(40)[:, None], y, **kw) for p in pred]
         assert_allclose(ours, ref, rtol=1e-12)
+
+
+def test_optimize_with_missing_modalities_penalises_uncovered_rows():
+    # issue 10 item 3: "a" is the only modality on 15 rows, where it is wrong; scoring those
+    # rows as a uniform guess made the optimiser drop "a": best_score_ was NaN and the
+    # refitted model raised on rows of its own training table
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import cross_val_score
+
+    X, y = load_iris(return_X_y=True)
+    miss = np.random.default_rng(0).choice(150, 15, replace=False)
+    a = pd.Series(list(np.c_[X[:, 2:3] * 3, np.zeros(150)]), dtype=object)
+    b = pd.Series(list(X[:, 2:]), dtype=object)
+    for i in miss:
+        a[i] = np.array([20 - 3 * X[i, 2], 0.0])
+        b[i] = None
+    table = pd.DataFrame({"a": a, "b": b})
+    members = [
+        ("a", make_modality_pipeline("a", FunctionTransformer(_stack), LogisticRegression(C=0.01, max_iter=500))),
+        ("b", make_modality_pipeline("b", FunctionTransformer(_stack), GaussianNB())),
+    ]
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    search = FusionWeightSearchCV(VotingFusionClassifier(members), weights="optimize", cv=cv).fit(table, y)
+    assert np.isfinite(search.best_score_)
+    assert search.predict(table).shape == (150,)  # every training row gets a prediction
+    # the reported score is the voting's real cross-validated score with those weights
+    ref = cross_val_score(VotingFusionClassifier(members, weights=search.best_weights_.tolist()), table, y, cv=cv)
+    assert search.best_score_ == pytest.approx(ref.mean(), abs=1e-12)

@@ -227,3 +227,46 @@ def test_mfcc_and_hog_kernels_run_once_per_sample_across_folds(monkeypatch, cv):
     assert seen == {"mfcc": len(X), "hog": len(X)}
     n_folds = len(X) if cv == "loo" else 5
     assert len(res.timings) == n_folds
+
+
+def test_errors_name_the_users_row_not_the_fold_position():
+    # issue 10 item 8: row 30 of the user's table was reported as "sample 18" of a fold
+    from sklearn.preprocessing import FunctionTransformer
+
+    from mmlearn.compose import make_modality_pipeline
+
+    X, y = load_iris(return_X_y=True)
+    a = pd.Series(list(X[:, :2]), dtype=object)
+    b = pd.Series(list(X[:, 2:]), dtype=object)
+    a[30] = b[30] = None
+    table = pd.DataFrame({"a": a, "b": b}).set_axis([f"clip-{i}" for i in range(150)])
+
+    def stack(values):
+        return np.vstack(list(values))
+
+    members = [
+        ("a", make_modality_pipeline("a", FunctionTransformer(stack), LogisticRegression(max_iter=300))),
+        ("b", make_modality_pipeline("b", FunctionTransformer(stack), LogisticRegression(max_iter=300))),
+    ]
+    with pytest.raises(ValueError, match=r"row 'clip-30' \(position \d+\) has every modality missing") as info:
+        evaluate(VotingFusionClassifier(members), table, y, cv=5, progress=False)
+    assert "[row 'clip-30' is at position 30 of the table given to evaluate]" in str(info.value)
+    assert info.value.row_label == "clip-30"
+
+
+class _BadRowClassifier(LogisticRegression):
+    """Fails on the row labelled 'clip-7', the way Modality reports a bad clip."""
+
+    def predict(self, X):
+        if "clip-7" in X.index:
+            exc = ValueError("could not decode the audio of row 'clip-7'")
+            exc.row_label = "clip-7"
+            raise exc
+        return super().predict(X)
+
+
+def test_row_label_errors_get_the_position_in_the_users_table():
+    X, y = _iris_frame()
+    X = X.set_axis([f"clip-{i}" for i in range(len(X))])
+    with pytest.raises(ValueError, match=r"row 'clip-7'.*\[row 'clip-7' is at position 7 of the table given to evaluate\]"):
+        evaluate(_BadRowClassifier(max_iter=300), X, y, cv=3, progress=False)
