@@ -9,7 +9,8 @@ a search over fusion parameters fits each member once per fold.
 
 from .._caching import FittedMemberCache
 from .selection import EnsembleSelectionClassifier
-from .search import FusionWeightSearchCV, simplex_grid
+from ._weights import simplex_grid
+from .search import FusionWeightSearchCV
 from .stacking import StackingFusionClassifier, StackingFusionRegressor
 from .voting import VotingFusionClassifier, VotingFusionRegressor
 

@@ -10,23 +10,21 @@ parameters (``audio__svc__C``) and routes fit metadata to them.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from sklearn import get_config as sklearn_get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier, is_regressor
-from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, get_tags
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._caching import fingerprint, resolve_member_cache
 from .._tables import as_table, label_text, n_rows, rows_text
 from ..backend import namespace_of, to_host
+from ._fitting import route_fit_params
 
 # ---------------------------------------------------------- constraints
 # One table per class: parameter name -> (what it must be, test).
@@ -99,33 +97,6 @@ def is_drop(e: Any) -> bool:
     return isinstance(e, str) and e == "drop"
 
 
-def check_weights(owner: Any, weights: Any, ests: Sequence[Any]) -> np.ndarray:
-    """Weights as a float vector of len(estimators); dropped members get 0."""
-    cls = type(owner).__name__
-    m = len(ests)
-    if weights is None:
-        w = np.ones(m)
-    else:
-        try:
-            w = np.asarray(weights, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{cls}: weights must be numbers; got {weights!r}.") from exc
-        if w.ndim != 1 or len(w) != m:
-            raise ValueError(
-                f"{cls}: weights must have one entry per member (including 'drop' members): "
-                f"got {w.size} weights for {m} members."
-            )
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError(f"{cls}: weights must be finite and non-negative; got {w.tolist()}.")
-    w = np.where([is_drop(e) for e in ests], 0.0, w)
-    if not np.any(w > 0):
-        raise ValueError(
-            f"{cls}: the weights of the members that are not 'drop' are all zero "
-            f"({np.asarray(weights if weights is not None else w).tolist()}); at least one must be positive."
-        )
-    return w
-
-
 def check_target(owner: Any, X: Any, y: Any, *, classifier: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Validate y against X; return (y as 1-D host array, classes or None)."""
     from sklearn.utils.multiclass import check_classification_targets
@@ -181,65 +152,6 @@ def check_sample_weight(owner: Any, sample_weight: Any, n: int) -> np.ndarray | 
     if sw.ndim != 1 or sw.shape[0] != n:
         raise ValueError(f"{type(owner).__name__}: sample_weight has shape {sw.shape}; expected ({n},).")
     return sw
-
-
-# -------------------------------------------------------------- routing
-def sample_weight_key(est: Any) -> str | None:
-    """How ``est.fit`` takes sample weights without metadata routing, if it does."""
-    if has_fit_parameter(est, "sample_weight"):
-        return "sample_weight"
-    if hasattr(est, "presence_mask") and hasattr(est, "estimator"):
-        # Modality passes fit params through to its estimator, row-restricted
-        return sample_weight_key(est.estimator)
-    if isinstance(est, Pipeline) and est.steps:
-        name, last = est.steps[-1]
-        if last is None or last == "passthrough":
-            return None
-        inner = sample_weight_key(last)
-        return None if inner is None else f"{name}__{inner}"
-    return None
-
-
-def route_fit_params(owner: Any, names: Sequence[str], ests: Sequence[Any], sample_weight: Any,
-                     fit_params: dict, *, extra: dict | None = None) -> dict[str, dict]:
-    """Fit metadata per member (and per ``extra`` estimator, such as a final estimator).
-
-    With metadata routing enabled, sklearn's ``process_routing`` decides (the
-    members request ``sample_weight`` with ``set_fit_request``). Without it,
-    ``sample_weight`` goes to every estimator whose fit accepts it (also
-    through a Modality or a Pipeline's last step); members that cannot take
-    it are named in a warning.
-    """
-    cls = type(owner).__name__
-    targets = [(n, e) for n, e in zip(names, ests) if not is_drop(e)] + list((extra or {}).items())
-    if sklearn_get_config().get("enable_metadata_routing", False):
-        if sample_weight is not None:
-            fit_params = {**fit_params, "sample_weight": sample_weight}
-        routed = process_routing(owner, "fit", **fit_params)
-        return {n: dict(routed[n].fit) for n, _ in targets}
-    if fit_params:
-        raise ValueError(
-            f"{cls}.fit got unexpected fit parameters {sorted(fit_params)}: without metadata "
-            "routing only sample_weight is accepted. Enable routing with "
-            "sklearn.set_config(enable_metadata_routing=True) to pass other metadata."
-        )
-    out: dict[str, dict] = {}
-    ignored = []
-    for n, e in targets:
-        out[n] = {}
-        if sample_weight is not None:
-            key = sample_weight_key(e)
-            if key is not None:
-                out[n][key] = sample_weight
-            elif n in names:
-                ignored.append(n)
-    if ignored:
-        warnings.warn(
-            f"{cls}: sample_weight was not passed to members {ignored}, whose fit does not accept it.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return out
 
 
 def _pairs(estimators: Any) -> list[tuple[str, Any]]:

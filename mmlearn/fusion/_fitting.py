@@ -1,16 +1,80 @@
-"""Fitting members: clones on mmlearn's device, looked up in the member cache when one is given."""
+"""Fitting members: fit metadata per member, clones on mmlearn's device, the opt-in member cache."""
 
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
+from sklearn import get_config as sklearn_get_config
 from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import has_fit_parameter
 
 from .._caching import estimator_key, fingerprint, hash_parts
 from ..backend import get_namespace, resolve_device
+
+
+# -------------------------------------------------------------- routing
+def sample_weight_key(est: Any) -> str | None:
+    """How ``est.fit`` takes sample weights without metadata routing, if it does."""
+    if has_fit_parameter(est, "sample_weight"):
+        return "sample_weight"
+    if hasattr(est, "presence_mask") and hasattr(est, "estimator"):
+        # Modality passes fit params through to its estimator, row-restricted
+        return sample_weight_key(est.estimator)
+    if isinstance(est, Pipeline) and est.steps:
+        name, last = est.steps[-1]
+        if last is None or last == "passthrough":
+            return None
+        inner = sample_weight_key(last)
+        return None if inner is None else f"{name}__{inner}"
+    return None
+
+
+def route_fit_params(owner: Any, names: Sequence[str], ests: Sequence[Any], sample_weight: Any,
+                     fit_params: dict, *, extra: dict | None = None) -> dict[str, dict]:
+    """Fit metadata per member (and per ``extra`` estimator, such as a final estimator).
+
+    With metadata routing enabled, sklearn's ``process_routing`` decides (the
+    members request ``sample_weight`` with ``set_fit_request``). Without it,
+    ``sample_weight`` goes to every estimator whose fit accepts it (also
+    through a Modality or a Pipeline's last step); members that cannot take
+    it are named in a warning.
+    """
+    cls = type(owner).__name__
+    targets = [(n, e) for n, e in zip(names, ests) if not (isinstance(e, str) and e == "drop")] + list((extra or {}).items())
+    if sklearn_get_config().get("enable_metadata_routing", False):
+        if sample_weight is not None:
+            fit_params = {**fit_params, "sample_weight": sample_weight}
+        routed = process_routing(owner, "fit", **fit_params)
+        return {n: dict(routed[n].fit) for n, _ in targets}
+    if fit_params:
+        raise ValueError(
+            f"{cls}.fit got unexpected fit parameters {sorted(fit_params)}: without metadata "
+            "routing only sample_weight is accepted. Enable routing with "
+            "sklearn.set_config(enable_metadata_routing=True) to pass other metadata."
+        )
+    out: dict[str, dict] = {}
+    ignored = []
+    for n, e in targets:
+        out[n] = {}
+        if sample_weight is not None:
+            key = sample_weight_key(e)
+            if key is not None:
+                out[n][key] = sample_weight
+            elif n in names:
+                ignored.append(n)
+    if ignored:
+        warnings.warn(
+            f"{cls}: sample_weight was not passed to members {ignored}, whose fit does not accept it.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return out
 
 
 # --------------------------------------------------------------- device

@@ -11,6 +11,7 @@ import inspect
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import check_scoring
 from sklearn.utils.metaestimators import available_if
@@ -184,3 +185,33 @@ class PrecomputedRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         return np.asarray(self.pred)[np.asarray(X, dtype=np.intp).reshape(-1)]
+
+
+def search_results(candidates: np.ndarray, scores: np.ndarray, fold_fit_time: np.ndarray,
+                   score_time: np.ndarray) -> tuple[dict, int]:
+    """``cv_results_`` shaped like GridSearchCV's, and the best index (NaN ranks last)."""
+    c, n_splits = scores.shape
+    res: dict[str, Any] = {}
+    fit_t = np.broadcast_to(fold_fit_time, (c, n_splits))
+    score_t = np.broadcast_to(score_time / c, (c, n_splits))
+    res["mean_fit_time"] = fit_t.mean(axis=1)
+    res["std_fit_time"] = fit_t.std(axis=1)
+    res["mean_score_time"] = score_t.mean(axis=1)
+    res["std_score_time"] = score_t.std(axis=1)
+    param = np.ma.MaskedArray(np.empty(c, dtype=object), mask=False)
+    for i in range(c):
+        param[i] = candidates[i].tolist()
+    res["param_weights"] = param
+    res["params"] = [{"weights": candidates[i].tolist()} for i in range(c)]
+    for f in range(n_splits):
+        res[f"split{f}_test_score"] = scores[:, f]
+    means = np.average(scores, axis=1)
+    res["mean_test_score"] = means
+    res["std_test_score"] = np.sqrt(np.average((scores - means[:, None]) ** 2, axis=1))
+    if np.isnan(means).all():
+        rank = np.ones(c, dtype=np.int32)
+    else:
+        filled = np.nan_to_num(means, nan=np.nanmin(means) - 1)
+        rank = rankdata(-filled, method="min").astype(np.int32)
+    res["rank_test_score"] = rank
+    return res, int(rank.argmin())

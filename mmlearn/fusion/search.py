@@ -2,78 +2,25 @@
 
 from __future__ import annotations
 
-import itertools
-import math
 import time
 import warnings
 from copy import deepcopy
-from numbers import Real
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.stats import rankdata
 from sklearn.base import clone, is_classifier
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BOOL, N_JOBS, _BaseFusion, check_weights
+from ._base import BOOL, N_JOBS, _BaseFusion
 from ._oof import check_fold_classes, fold_outputs, fold_splits
 from ._outputs import candidate_blocks, fuse, one_hot
-from ._scoring import CandidateScorer
+from ._scoring import CandidateScorer, search_results
+from ._weights import candidate_weights, optimize_weights
 from .voting import VotingFusionClassifier, VotingFusionRegressor
 
-__all__ = ["FusionWeightSearchCV", "simplex_grid"]
-
-_MAX_CANDIDATES = 5_000_000
-
-
-def simplex_grid(n_members: int, step: float) -> np.ndarray:
-    """Every weight vector on the simplex with coordinates in multiples of ``step``.
-
-    Parameters
-    ----------
-    n_members : int
-        Length of each weight vector.
-    step : float
-        Grid spacing; ``1 / step`` must be a whole number.
-
-    Returns
-    -------
-    grid : ndarray of shape (n_points, n_members)
-        Rows sum to 1, in increasing lexicographic order (the first row
-        puts all the weight on the last member). There are
-        ``comb(1/step + n_members - 1, n_members - 1)`` rows.
-
-    Examples
-    --------
-    >>> from mmlearn.fusion import simplex_grid
-    >>> simplex_grid(2, 0.5)
-    array([[0. , 1. ],
-           [0.5, 0.5],
-           [1. , 0. ]])
-    """
-    if not isinstance(step, Real) or not 0 < step <= 1:
-        raise ValueError(f"step must be in (0, 1]; got {step!r}.")
-    total = int(round(1 / step))
-    if abs(total * step - 1) > 1e-9:
-        raise ValueError(f"1 / step must be a whole number; got step={step!r}.")
-    if n_members < 1:
-        raise ValueError("simplex_grid needs at least one member.")
-    n_points = math.comb(total + n_members - 1, n_members - 1)
-    if n_points > _MAX_CANDIDATES:
-        raise ValueError(
-            f"a simplex grid with step={step} over {n_members} members has {n_points} points; "
-            "use a larger step or weights='optimize'."
-        )
-    rows = []
-    # stars and bars: bar positions among total + n_members - 1 slots
-    for bars in itertools.combinations(range(total + n_members - 1), n_members - 1):
-        edges = (-1,) + bars + (total + n_members - 1,)
-        rows.append([edges[i + 1] - edges[i] - 1 for i in range(n_members)])
-    grid = np.asarray(rows, dtype=float) / total
-    return np.ascontiguousarray(grid)
+__all__ = ["FusionWeightSearchCV"]
 
 
 def _delegate(attr: str):
@@ -237,30 +184,6 @@ class FusionWeightSearchCV(_BaseFusion):
     def _fusion(self) -> Any:
         return self.estimator
 
-    # ---------------------------------------------------------- params
-    def _candidates(self, ests: list) -> np.ndarray:
-        live = np.array([e != "drop" for e in ests])
-        if isinstance(self.weights, str):
-            if self.weights != "simplex":
-                raise ValueError(f"weights must be 'simplex', 'optimize' or a list of weight vectors; got {self.weights!r}.")
-            grid = simplex_grid(int(live.sum()), self.step)
-            full = np.zeros((len(grid), len(ests)))
-            full[:, live] = grid
-            return full
-        try:
-            cands = list(self.weights)
-        except TypeError as exc:
-            raise ValueError(f"weights must be 'simplex', 'optimize' or a list of weight vectors; got {self.weights!r}.") from exc
-        if not cands:
-            raise ValueError("weights is an empty list; give at least one weight vector.")
-        out = []
-        for i, w in enumerate(cands):
-            try:
-                out.append(check_weights(self.estimator, w, ests))
-            except ValueError as exc:
-                raise ValueError(f"weight candidate {i}: {exc}") from exc
-        return np.vstack(out)
-
     def fit(self, X: Any, y: Any, *, groups: Any = None, sample_weight: Any = None, **fit_params: Any) -> "FusionWeightSearchCV":
         """Fit the members once per fold, score every candidate, refit the best.
 
@@ -301,7 +224,7 @@ class FusionWeightSearchCV(_BaseFusion):
             lacking = [nm for nm, e in zip(fit.names, fit.ests) if not hasattr(e, "predict_proba")]
             if lacking:
                 raise ValueError(f"voting='soft' needs predict_proba, which members {lacking} do not have.")
-        candidates = None if optimize else self._candidates(fit.ests_all)
+        candidates = None if optimize else candidate_weights(est, self.weights, self.step, fit.ests_all)
         self.scorer_ = CandidateScorer(self.scoring, classifier=classifier, soft=soft)
         live = fit.live
         splits = fold_splits(self, self.cv, X, y, classifier=classifier, groups=groups)
@@ -324,11 +247,19 @@ class FusionWeightSearchCV(_BaseFusion):
             arr = np.stack(outs) if classifier else np.stack(outs)[:, :, None]
             fold_data.append((arr, present, y[test], None if sample_weight is None else sample_weight[test]))
         if optimize:
-            w_live = self._optimize(fold_data, classes, classifier)
+            w_live, self.optimize_result_ = optimize_weights(
+                np.concatenate([d[0] for d in fold_data], axis=1),
+                np.concatenate([d[1] for d in fold_data], axis=1),
+                np.concatenate([d[2] for d in fold_data]),
+                classes if classifier else None,
+            )
             candidates = np.zeros((1, len(fit.ests_all)))
             candidates[0, live] = w_live
         scores, score_time = self._score(fold_data, candidates[:, live], classes, classifier, soft)
-        self._store_results(candidates, scores, fold_fit_time, score_time)
+        self.cv_results_, self.best_index_ = search_results(candidates, scores, fold_fit_time, score_time)
+        self.best_weights_ = candidates[self.best_index_].copy()
+        self.best_params_ = {"weights": self.best_weights_.tolist()}
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         if self.refit:
             start = time.perf_counter()
             best = clone(est).set_params(weights=self.best_weights_.tolist())
@@ -363,75 +294,6 @@ class FusionWeightSearchCV(_BaseFusion):
                 stacklevel=3,
             )
         return scores, score_time
-
-    def _optimize(self, fold_data: list, classes: Any, classifier: bool) -> np.ndarray:
-        arr = np.concatenate([d[0] for d in fold_data], axis=1)
-        present = np.concatenate([d[1] for d in fold_data], axis=1)
-        y = np.concatenate([d[2] for d in fold_data])
-        m = arr.shape[0]
-        if classifier:
-            codes = np.searchsorted(classes, y)
-            eps = np.finfo(float).eps
-            picked = np.where(present, arr[:, np.arange(len(y)), codes], 0.0)  # (m, n)
-
-            def objective(w: np.ndarray) -> float:
-                # a row with no weighted member present gets the worst loss, never a uniform guess
-                den = w @ present
-                num = w @ picked
-                p = np.where(den > 0, num / np.where(den > 0, den, 1.0), eps)
-                return float(-np.log(np.clip(p, eps, 1 - eps)).mean())
-        else:
-            pred = np.where(present, arr[:, :, 0], 0.0)
-
-            worst = float(np.ptp(y)) ** 2 + 1.0  # above any error within the range of y
-
-            def objective(w: np.ndarray) -> float:
-                den = w @ present
-                err = ((w @ pred) / np.where(den > 0, den, 1.0) - y) ** 2
-                return float(np.where(den > 0, err, worst).mean())
-
-        start = np.full(m, 1.0 / m)
-        res = minimize(
-            objective, start, method="SLSQP", bounds=[(0.0, 1.0)] * m,
-            constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
-        )
-        w = np.clip(res.x, 0.0, None)
-        w[w < 1e-9] = 0.0
-        if w.sum() <= 0:
-            w = start
-        self.optimize_result_ = res
-        return w / w.sum()
-
-    def _store_results(self, candidates: np.ndarray, scores: np.ndarray, fold_fit_time: np.ndarray, score_time: np.ndarray) -> None:
-        c, n_splits = scores.shape
-        res: dict[str, Any] = {}
-        fit_t = np.broadcast_to(fold_fit_time, (c, n_splits))
-        score_t = np.broadcast_to(score_time / c, (c, n_splits))
-        res["mean_fit_time"] = fit_t.mean(axis=1)
-        res["std_fit_time"] = fit_t.std(axis=1)
-        res["mean_score_time"] = score_t.mean(axis=1)
-        res["std_score_time"] = score_t.std(axis=1)
-        param = np.ma.MaskedArray(np.empty(c, dtype=object), mask=False)
-        for i in range(c):
-            param[i] = candidates[i].tolist()
-        res["param_weights"] = param
-        res["params"] = [{"weights": candidates[i].tolist()} for i in range(c)]
-        for f in range(n_splits):
-            res[f"split{f}_test_score"] = scores[:, f]
-        means = np.average(scores, axis=1)
-        res["mean_test_score"] = means
-        res["std_test_score"] = np.sqrt(np.average((scores - means[:, None]) ** 2, axis=1))
-        if np.isnan(means).all():
-            rank = np.ones(c, dtype=np.int32)
-        else:
-            filled = np.nan_to_num(means, nan=np.nanmin(means) - 1)
-            rank = rankdata(-filled, method="min").astype(np.int32)
-        res["rank_test_score"] = rank
-        self.cv_results_ = res
-        self.best_index_ = int(rank.argmin())
-        self.best_weights_ = candidates[self.best_index_].copy()
-        self.best_params_ = {"weights": self.best_weights_.tolist()}
-        self.best_score_ = float(means[self.best_index_])
 
     # ------------------------------------------------------ delegation
     @available_if(_delegate("predict"))

@@ -14,6 +14,7 @@ from .._caching import resolve_member_cache
 from ..backend import namespace_of, to_host
 from ._base import BOOL, FINAL_ESTIMATOR, N_JOBS, _BaseFusion, _MembersMixin, one_of
 from ._fitting import apply_device, device_input
+from ._meta import MetaFeatures
 from ._oof import assemble_oof, check_fold_classes, check_partition, fold_outputs, fold_splits
 from ._outputs import collect_outputs, raise_for_uncovered
 
@@ -39,6 +40,25 @@ class _BaseStackingFusion(_MembersMixin, _BaseFusion):
         "passthrough": BOOL,
         "n_jobs": N_JOBS,
     }
+
+    def __init__(
+        self,
+        estimators: list,
+        final_estimator: Any = None,
+        *,
+        cv: Any = 5,
+        stack_method: str = "auto",
+        passthrough: bool = False,
+        n_jobs: int | None = None,
+        memory: Any = None,
+    ):
+        self.estimators = estimators
+        self.final_estimator = final_estimator
+        self.cv = cv
+        self.stack_method = stack_method
+        self.passthrough = passthrough
+        self.n_jobs = n_jobs
+        self.memory = memory
 
     def _default_final(self) -> Any:
         raise NotImplementedError
@@ -97,16 +117,10 @@ class _BaseStackingFusion(_MembersMixin, _BaseFusion):
         raise_for_uncovered(self, present, fit.names, X)
         self._set_fitted_members(fit, *full)
         self.stack_method_ = methods
-        # a member gets a presence-indicator column when it missed training rows
-        self._indicator = [not present[j].all() for j in range(len(fit.ests))]
-        self._fill = []
-        for j, out in enumerate(oof):
-            cols = self._member_columns(out, methods[j])
-            rows = present[j]
-            self._fill.append(cols[rows].mean(axis=0) if rows.any() else np.zeros(cols.shape[1]))
-        meta = self._meta(oof, present)
+        self._meta = MetaFeatures(fit.names, methods, fit.classes)
+        meta = self._meta.fit_transform(oof, present)
         self.oof_predictions_ = meta
-        self.meta_feature_names_ = self._meta_names()
+        self.meta_feature_names_ = self._meta.feature_names()
         self.final_estimator_ = final
         final.fit(self._final_input(meta, X), y, **fit.routed["final_estimator"])
         return self
@@ -116,41 +130,6 @@ class _BaseStackingFusion(_MembersMixin, _BaseFusion):
         return {"final_estimator": final}
 
     # ----------------------------------------------------- meta features
-    def _member_columns(self, out: np.ndarray, method: str) -> np.ndarray:
-        if out.ndim == 1:
-            return out[:, None].astype(float)
-        if method == "predict_proba" and self._kind == "classifier" and len(self.classes_) == 2:
-            return out[:, 1:]
-        return out
-
-    def _meta(self, outputs: list, present: np.ndarray) -> np.ndarray:
-        blocks = []
-        for j, out in enumerate(outputs):
-            cols = self._member_columns(out, self.stack_method_[j]).astype(float, copy=True)
-            missing = ~present[j]
-            if missing.any():
-                cols[missing] = self._fill[j]
-            blocks.append(cols)
-        for j, ind in enumerate(self._indicator):
-            if ind:
-                blocks.append(present[j].astype(float)[:, None])
-        return np.hstack(blocks)
-
-    def _meta_names(self) -> np.ndarray:
-        names = []
-        for j, nm in enumerate(self._member_names):
-            meth = self.stack_method_[j]
-            if meth == "predict" or self._kind == "regressor":
-                names.append(f"{nm}__predict")
-                continue
-            k = len(self.classes_)
-            if k == 2:
-                names.append(f"{nm}__{meth}_{self.classes_[1]}")
-            else:
-                names += [f"{nm}__{meth}_{c}" for c in self.classes_]
-        names += [f"{nm}__present" for nm, ind in zip(self._member_names, self._indicator) if ind]
-        return np.asarray(names, dtype=object)
-
     def _final_input(self, meta: np.ndarray, X: Any) -> Any:
         if self.passthrough:
             xp = namespace_of(X)
@@ -169,7 +148,7 @@ class _BaseStackingFusion(_MembersMixin, _BaseFusion):
             cache=resolve_member_cache(self.memory), keys=self._member_keys,
         )
         raise_for_uncovered(self, present, self._member_names, X)
-        return self._final_input(self._meta(outs, present), X)
+        return self._final_input(self._meta.transform(outs, present), X)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict with the final estimator on the members' outputs.
@@ -293,25 +272,6 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
     True
     """
 
-    def __init__(
-        self,
-        estimators: list,
-        final_estimator: Any = None,
-        *,
-        cv: Any = 5,
-        stack_method: str = "auto",
-        passthrough: bool = False,
-        n_jobs: int | None = None,
-        memory: Any = None,
-    ):
-        self.estimators = estimators
-        self.final_estimator = final_estimator
-        self.cv = cv
-        self.stack_method = stack_method
-        self.passthrough = passthrough
-        self.n_jobs = n_jobs
-        self.memory = memory
-
     def _default_final(self) -> Any:
         return LogisticRegression()
 
@@ -375,23 +335,15 @@ class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
 
     Attributes
     ----------
-    estimators_ : list of estimators
-        The members fitted on all rows.
-    named_estimators_ : Bunch
-        Fitted members by name.
-    final_estimator_ : estimator
-        The fitted final estimator.
+    estimators_, named_estimators_, final_estimator_ : estimators
+        As in :class:`StackingFusionClassifier`.
     stack_method_ : list of str
         ``"predict"`` for each member.
-    oof_predictions_ : ndarray of shape (n_samples, n_meta_features)
-        Out-of-fold meta features (with ``<name>__present`` columns for
-        members that missed training rows).
-    meta_feature_names_ : ndarray of str
-        Names of those columns.
-    n_features_in_ : int
-        Number of columns of ``X`` seen in :meth:`fit`.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Column names of ``X``, when it is a DataFrame with string names.
+    oof_predictions_, meta_feature_names_ : ndarray
+        Out-of-fold meta features and their names (with ``<name>__present``
+        columns for members that missed training rows).
+    n_features_in_, feature_names_in_ : int, ndarray
+        Columns of ``X`` seen in :meth:`fit`.
 
     See Also
     --------
@@ -413,25 +365,6 @@ class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
     """
 
     _kind = "regressor"
-
-    def __init__(
-        self,
-        estimators: list,
-        final_estimator: Any = None,
-        *,
-        cv: Any = 5,
-        stack_method: str = "auto",
-        passthrough: bool = False,
-        n_jobs: int | None = None,
-        memory: Any = None,
-    ):
-        self.estimators = estimators
-        self.final_estimator = final_estimator
-        self.cv = cv
-        self.stack_method = stack_method
-        self.passthrough = passthrough
-        self.n_jobs = n_jobs
-        self.memory = memory
 
     def _default_final(self) -> Any:
         return RidgeCV()

@@ -8,9 +8,10 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
 
-from ._base import N_JOBS, FitInput, _BaseFusion, _MembersMixin, check_weights, one_of
+from ._base import N_JOBS, FitInput, _BaseFusion, _MembersMixin, one_of
 from ._fitting import fit_tasks, make_task
 from ._outputs import collect_outputs, fuse, one_hot, raise_for_uncovered
+from ._weights import check_weights
 from .._caching import resolve_member_cache
 
 __all__ = ["VotingFusionClassifier", "VotingFusionRegressor"]
