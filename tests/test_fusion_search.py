@@ -190,21 +190,21 @@ def test_sample_weight_reaches_the_fold_fits():
     sw = np.random.default_rng(0).uniform(0.2, 3.0, len(y))
     members = [("lr", LogisticRegression(max_iter=2000, C=0.01)), ("nb", GaussianNB())]
     grid = [[1, 1], [1, 3], [3, 1]]
-    ours = FusionWeightSearchCV(VotingFusionClassifier(members, memory=False), grid, cv=3).fit(X, y, sample_weight=sw)
+    ours = FusionWeightSearchCV(VotingFusionClassifier(members), grid, cv=3).fit(X, y, sample_weight=sw)
     # oracle: members fitted with the fold's weights, test accuracy weighted too
     expected = []
     for w in grid:
         scores = []
         for train, test in StratifiedKFold(3).split(X, y):
-            m = VotingFusionClassifier(members, weights=w, memory=False).fit(X[train], y[train], sample_weight=sw[train])
+            m = VotingFusionClassifier(members, weights=w).fit(X[train], y[train], sample_weight=sw[train])
             scores.append(accuracy_score(y[test], m.predict(X[test]), sample_weight=sw[test]))
         expected.append(np.mean(scores))
     assert_allclose(ours.cv_results_["mean_test_score"], expected)
-    best = VotingFusionClassifier(members, weights=ours.best_weights_.tolist(), memory=False).fit(X, y, sample_weight=sw)
+    best = VotingFusionClassifier(members, weights=ours.best_weights_.tolist()).fit(X, y, sample_weight=sw)
     assert_allclose(ours.best_estimator_.predict_proba(X), best.predict_proba(X), atol=1e-12)
     if parse_version(sklearn.__version__) >= parse_version("1.7"):
         # GridSearchCV forwards sample_weight to the scorer since sklearn 1.7 (PR 30743)
-        ref = GridSearchCV(VotingFusionClassifier(members, memory=False), {"weights": grid}, cv=3)
+        ref = GridSearchCV(VotingFusionClassifier(members), {"weights": grid}, cv=3)
         ref.fit(X, y, sample_weight=sw)
         assert_allclose(ours.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"])
 

@@ -185,10 +185,10 @@ def test_sample_weight_reaches_members_and_final_estimator():
     X, y = load_iris(return_X_y=True)
     sw = np.random.default_rng(0).uniform(0.2, 3.0, 150)
     members = [("lr", LogisticRegression(max_iter=1000)), ("nb", GaussianNB())]
-    clf = StackingFusionClassifier(members, cv=3, memory=False).fit(X, y, sample_weight=sw)
+    clf = StackingFusionClassifier(members, cv=3).fit(X, y, sample_weight=sw)
     ref = StackingClassifier(members, cv=3).fit(X, y, sample_weight=sw)
     assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-10)
-    unweighted = StackingFusionClassifier(members, cv=3, memory=False).fit(X, y)
+    unweighted = StackingFusionClassifier(members, cv=3).fit(X, y)
     assert not np.allclose(unweighted.predict_proba(X), clf.predict_proba(X))
 
 
