@@ -85,7 +85,7 @@ def _hog(memo: Any = None) -> HOGFeatures:
 
 
 def _head() -> Any:
-    return make_pipeline(StandardScaler(), CountedLogisticRegression(max_iter=1000))
+    return make_pipeline(StandardScaler(), CountedLogisticRegression(max_iter=1000, random_state=0))
 
 
 def _data(quick: bool, data_dir: str | None):
@@ -106,8 +106,8 @@ def _members(X_raw: Any, inline: bool) -> tuple[Any, list, dict, dict]:
         n_image = _hog(memo).fit_transform(X_raw["image"]).shape[1]
         X = X_raw
         members = [
-            ("audio", make_modality_pipeline("audio", _mfcc(memo), StandardScaler(), CountedLogisticRegression(max_iter=1000))),
-            ("image", make_modality_pipeline("image", _hog(memo), StandardScaler(), CountedLogisticRegression(max_iter=1000))),
+            ("audio", make_modality_pipeline("audio", _mfcc(memo), StandardScaler(), CountedLogisticRegression(max_iter=1000, random_state=0))),
+            ("image", make_modality_pipeline("image", _hog(memo), StandardScaler(), CountedLogisticRegression(max_iter=1000, random_state=0))),
             ("early", make_early_fusion((_mfcc(memo), "audio"), (_hog(memo), "image"), final_estimator=_head())),
         ]
     else:

@@ -89,8 +89,10 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
     modality is present.
 
     Columns of :meth:`predict_proba` follow ``classes_``: a class that the
-    inner estimator never saw gets probability 0 (and ``-inf`` in
-    :meth:`decision_function`).
+    inner estimator never saw gets probability 0 (and the row's lowest
+    score in :meth:`decision_function`), the convention of the fusion
+    estimators; probabilities computed in float32 are renormalised in
+    float64.
 
     Examples
     --------
@@ -288,43 +290,17 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             )
         return self.estimator_.predict(values)
 
-    def _aligned(self, method: str, X: Any, fill: float) -> np.ndarray:
-        values, present, n = self._present_values(X)
-        out_present = getattr(self.estimator_, method)(values) if present.any() else None
-        inner_classes = getattr(self.estimator_, "classes_", None)
-        classes = getattr(self, "classes_", None)
-        if out_present is not None:
-            out_present = np.asarray(out_present, dtype=np.float64)
-        aligned_needed = (
-            classes is not None
-            and inner_classes is not None
-            and not np.array_equal(np.asarray(inner_classes), classes)
-        )
-        if not aligned_needed:
-            if out_present is None:
-                return self._empty_output(method, n)
-            out = np.full((n,) + out_present.shape[1:], np.nan)
-            out[present] = out_present
-            return out
-        k = len(classes)
-        out = np.full((n, k), np.nan)
-        if out_present is None:
-            return out
-        idx = np.searchsorted(classes, np.asarray(inner_classes))
-        if out_present.ndim == 1:  # binary decision_function: positive class score
-            out_present = np.column_stack([-out_present, out_present])
-        block = np.full((len(out_present), k), fill)
-        block[:, idx] = out_present
-        out[present] = block
-        return out
+    def _aligned(self, method: str, X: Any) -> np.ndarray:
+        # one class-alignment convention for Modality and fusion
+        from .fusion._outputs import align_classes, expand_rows, output_width
 
-    def _empty_output(self, method: str, n: int) -> np.ndarray:
+        values, present, n = self._present_values(X)
         classes = getattr(self, "classes_", None)
-        if classes is None:
-            return np.full(n, np.nan)
-        if method == "decision_function" and len(classes) == 2:
-            return np.full(n, np.nan)
-        return np.full((n, len(classes)), np.nan)
+        aligned = None
+        if present.any():
+            raw = getattr(self.estimator_, method)(values)
+            aligned = align_classes(raw, getattr(self.estimator_, "classes_", None), classes, method)
+        return expand_rows(aligned, present, output_width(method, classes))
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -340,7 +316,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Rows where the modality is missing are all NaN.
         """
-        return self._aligned("predict_proba", X, fill=0.0)
+        return self._aligned("predict_proba", X)
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X: Any) -> np.ndarray:
@@ -362,9 +338,9 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             As the inner estimator returns them; when it saw fewer classes
             than ``classes_`` the output has one column per class and the
-            unseen classes score ``-inf``.
+            unseen classes get the row's lowest score.
         """
-        return self._aligned("decision_function", X, fill=-np.inf)
+        return self._aligned("decision_function", X)
 
     @available_if(_estimator_has("transform"))
     def transform(self, X: Any) -> Any:

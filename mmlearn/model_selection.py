@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
-from sklearn.model_selection import LeaveOneOut, check_cv
+from sklearn.model_selection import LeaveOneOut
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from .compose import Modality
-from .features._base import _BatchFeatureExtractor
-from .features._memo import FeatureMemo
+from ._caching import resolve_feature_memo, using_feature_memo
+from ._tables import label_text, take_rows
+from .fusion._oof import resolve_cv
+from .fusion._outputs import member_output
+from .fusion._scoring import PrecomputedClassifier, PrecomputedRegressor
 
 __all__ = ["evaluate", "EvaluationResult"]
 
@@ -221,41 +221,10 @@ def _check_cv(cv: Any, estimator: Any, y: np.ndarray, groups: Any) -> tuple[Any,
             raise ValueError(f"cv must be at least 2 folds, got {cv}.")
         if cv > n:
             raise ValueError(f"cv={cv} folds but there are only {n} samples.")
-        if is_classifier(estimator):
-            labels, counts = np.unique(y, return_counts=True)
-            if counts.min() < cv:
-                small = labels[counts.argmin()]
-                raise ValueError(
-                    f"cv={cv} stratified folds, but class {small.tolist()!r} has only {counts.min()} "
-                    f"member(s): every fold needs one of each class. Use cv <= {counts.min()}, "
-                    "or cv='loo' / a KFold splitter."
-                )
-    cv = check_cv(cv, y, classifier=is_classifier(estimator))
+    cv = resolve_cv(cv, y, classifier=is_classifier(estimator))
     if groups is not None and len(groups) != n:
         raise ValueError(f"groups has {len(groups)} entries but X has {n} rows; they must match.")
     return cv, isinstance(cv, LeaveOneOut)
-
-
-def _take(X: Any, idx: np.ndarray) -> Any:
-    if hasattr(X, "iloc"):
-        return X.iloc[idx]
-    return X[idx]
-
-
-# ----------------------------------------------------------- the memo
-def _memoise_extractors(estimator: Any, memo: FeatureMemo) -> Any:
-    """Return a clone whose stateless extractors without memory share ``memo``."""
-    est = clone(estimator)
-    updates = {
-        f"{key}__memory": memo
-        for key, value in est.get_params(deep=True).items()
-        if isinstance(value, _BatchFeatureExtractor) and value.memory is None
-    }
-    if isinstance(est, _BatchFeatureExtractor) and est.memory is None:
-        updates["memory"] = memo
-    if updates:
-        est.set_params(**updates)
-    return est
 
 
 # ----------------------------------------------------------- one fold
@@ -283,20 +252,42 @@ def _predict_all(est: Any, X: Any, classifier: bool) -> dict[str, np.ndarray]:
     return out
 
 
+def _member_outputs(member: Any, X: Any, classes: Any, enc: Any) -> tuple[dict, np.ndarray]:
+    """A fitted member's outputs on its present rows, through the fusion's output engine."""
+    member_classes = getattr(member, "classes_", None)
+    if classes is None:
+        pred, mask = member_output(member, X, "predict", None)
+        return {"predict": pred[mask]}, mask
+    if enc is not None:  # sklearn's Voting/Stacking fit members on label-encoded y
+        member_classes = enc.inverse_transform(member_classes)
+    codes, mask = member_output(member, X, "predict", np.arange(len(classes)) if enc is not None else classes)
+    out = {"predict": np.asarray(classes)[codes[mask]]}
+    for method in ("predict_proba", "decision_function"):
+        if hasattr(member, method):
+            try:
+                values, _ = member_output(member, X, method, classes, member_classes)
+            except (AttributeError, NotImplementedError):
+                continue
+            out[method] = values[mask][:, 0] if values.shape[1] == 1 else values[mask]
+    return out, mask
+
+
 def _fold(estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray,
           scorers: dict, classifier: bool, pooled: bool, per_modality: bool, fit_params: dict,
-          blas_threads: int | None) -> dict:
-    if blas_threads is None:
-        return _fold_body(estimator, X, y, train, test, scorers, classifier, pooled, per_modality, fit_params)
-    # folds already run in parallel: BLAS threads on top would oversubscribe
-    with threadpool_limits(limits=blas_threads, user_api="blas"):
-        return _fold_body(estimator, X, y, train, test, scorers, classifier, pooled, per_modality, fit_params)
+          blas_threads: int | None, memory: Any) -> dict:
+    args = (estimator, X, y, train, test, scorers, classifier, pooled, per_modality, fit_params)
+    with using_feature_memo(memory):
+        if blas_threads is None:
+            return _fold_body(*args)
+        # folds already run in parallel: BLAS threads on top would oversubscribe
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
+            return _fold_body(*args)
 
 
 def _fold_body(estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray,
                scorers: dict, classifier: bool, pooled: bool, per_modality: bool, fit_params: dict) -> dict:
     est = clone(estimator)
-    X_train, X_test = _take(X, train), _take(X, test)
+    X_train, X_test = take_rows(X, train), take_rows(X, test)
     t0 = time.perf_counter()
     est.fit(X_train, y[train], **fit_params)
     fit_time = time.perf_counter() - t0
@@ -309,72 +300,48 @@ def _fold_body(estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: n
     present: dict[str, np.ndarray] = {}
     if per_modality:
         enc = _encoder(est)
-        y_test = y[test]
+        classes = getattr(est, "classes_", None) if classifier else None
         for name, member in _members(est):
-            mask = member.presence_mask(X_test) if isinstance(member, Modality) else np.ones(len(test), bool)
+            out, mask = _member_outputs(member, X_test, classes, enc)
             present[name] = mask
             if not mask.any():
                 continue
-            Xm = _take(X_test, np.flatnonzero(mask))
-            out = _predict_all(member, Xm, classifier)
-            if enc is not None:
-                out["predict"] = enc.inverse_transform(out["predict"])
             outputs[name] = out
             if not pooled:
-                ym = y_test[mask]
-                frozen = _frozen(out, classifier, getattr(est, "classes_", None))
-                idx = np.arange(len(ym)).reshape(-1, 1)
-                scores[name] = {n: float(s(frozen, idx, ym)) for n, s in scorers.items()}
+                frozen = _frozen(out, classifier, classes)
+                idx = np.arange(int(mask.sum())).reshape(-1, 1)
+                scores[name] = {n: float(s(frozen, idx, y[test][mask])) for n, s in scorers.items()}
     return {
         "test": test, "fit_time": fit_time, "predict_time": predict_time,
         "outputs": outputs, "present": present, "scores": scores,
     }
 
 
-class _FrozenClassifier(ClassifierMixin, BaseEstimator):
-    """Serves stored outputs to sklearn scorers; X holds row positions."""
-
-    def __init__(self, outputs: dict, classes: Any):
-        self.outputs = outputs
-        self.classes = classes
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    @property
-    def classes_(self) -> np.ndarray:
-        return self.classes
-
-    def _get(self, method: str, X: Any) -> np.ndarray:
-        if method not in self.outputs:
-            raise AttributeError(f"no stored {method} output")
-        return self.outputs[method][np.asarray(X)[:, 0]]
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self._get("predict", X)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        return self._get("predict_proba", X)
-
-    def decision_function(self, X: Any) -> np.ndarray:
-        return self._get("decision_function", X)
-
-
-class _FrozenRegressor(RegressorMixin, BaseEstimator):
-    def __init__(self, outputs: dict):
-        self.outputs = outputs
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def predict(self, X: Any) -> np.ndarray:
-        return self.outputs["predict"][np.asarray(X)[:, 0]]
-
-
 def _frozen(outputs: dict, classifier: bool, classes: Any) -> Any:
+    """A stand-in estimator that serves stored outputs to sklearn scorers."""
     if classifier:
-        return _FrozenClassifier(outputs, classes)
-    return _FrozenRegressor(outputs)
+        return PrecomputedClassifier(
+            classes, proba=outputs.get("predict_proba"), labels=outputs["predict"],
+            decision=outputs.get("decision_function"),
+        ).fit(None)
+    return PrecomputedRegressor(outputs["predict"]).fit(None)
+
+
+def _name_user_row(exc: BaseException, X: Any) -> None:
+    """Add the position in the user's table of the row an error names by index label."""
+    label = getattr(exc, "row_label", None)
+    if label is None or not isinstance(X, pd.DataFrame) or not exc.args or not isinstance(exc.args[0], str):
+        return
+    try:
+        pos = X.index.get_loc(label)
+    except (KeyError, TypeError):
+        return
+    if not isinstance(pos, (int, np.integer)):
+        return  # a repeated index label: no single position
+    if f"position {pos}" not in exc.args[0]:
+        exc.args = (
+            f"{exc.args[0]} [row {label_text(label)} is at position {pos} of the table given to evaluate]",
+        ) + exc.args[1:]
 
 
 # ------------------------------------------------------------ evaluate
@@ -391,6 +358,7 @@ def evaluate(
     return_predictions: bool = False,
     progress: bool = True,
     fit_params: dict | None = None,
+    memory: Any = None,
 ) -> EvaluationResult:
     """Cross-validate an estimator, reporting each fusion member beside the fusion.
 
@@ -432,6 +400,15 @@ def evaluate(
     fit_params : dict, default=None
         Passed to ``estimator.fit`` (array-likes of length ``n_samples`` are
         split with the folds).
+    memory : None, FeatureMemo, str or joblib.Memory, default=None
+        Opt-in per-sample feature memo for the run: stateless extractors
+        (:class:`~mmlearn.features.MFCCFeatures`,
+        :class:`~mmlearn.features.HOGFeatures`) whose own ``memory`` is None
+        use it inside each fold, so each sample's features are computed
+        once across all folds. The estimator is neither edited nor cloned
+        for it. None (the default) means no memo. With ``n_jobs`` running
+        folds in other processes, give a memo with a ``location`` (or a
+        directory) so that the workers share rows.
 
     Returns
     -------
@@ -440,12 +417,9 @@ def evaluate(
 
     Notes
     -----
-    Stateless extractors (:class:`~mmlearn.features.MFCCFeatures`,
-    :class:`~mmlearn.features.HOGFeatures`) whose ``memory`` is None are
-    given one shared :class:`~mmlearn.features.FeatureMemo` for the run (on
-    a temporary directory when folds run in other processes), so each
-    sample's features are computed once across all folds. The user's
-    estimator is not modified.
+    An error raised for one row (a bad clip, a row with every modality
+    missing) names it by its index label; ``evaluate`` adds the row's
+    position in ``X``, not its position inside a fold.
 
     Examples
     --------
@@ -480,31 +454,29 @@ def evaluate(
                 )
     fit_params = dict(fit_params or {})
     parallel = n_jobs not in (None, 1)
-    tmpdir = tempfile.mkdtemp(prefix="mmlearn-memo-") if parallel else None
-    memo = FeatureMemo(location=tmpdir)
-    est = _memoise_extractors(estimator, memo)
+    resolve_feature_memo(memory)  # a bad value fails here, not in a worker
     model_name = type(estimator).__name__
 
     def fold_params(train):
         return {k: (np.asarray(v)[train] if hasattr(v, "__len__") and len(v) == n else v)
                 for k, v in fit_params.items()}
 
-    try:
-        jobs = (
-            delayed(_fold)(
-                est, X, y, train, test, scorers, classifier, pooled, per_modality, fold_params(train),
-                1 if parallel else None,
-            )
-            for train, test in folds
+    jobs = (
+        delayed(_fold)(
+            estimator, X, y, train, test, scorers, classifier, pooled, per_modality, fold_params(train),
+            1 if parallel else None, memory,
         )
-        results = []
+        for train, test in folds
+    )
+    results = []
+    try:
         with tqdm(total=len(folds), desc=f"CV {model_name}", disable=not progress, file=sys.stderr) as bar:
             for res in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
                 results.append(res)
                 bar.update()
-    finally:
-        if tmpdir is not None:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+    except Exception as exc:
+        _name_user_row(exc, X)
+        raise
 
     classes = np.unique(y) if classifier else None
     # pool the out-of-fold outputs

@@ -116,7 +116,7 @@ def test_missing_modalities_and_binary_labels():
     both_missing = table.iloc[:3].copy()
     both_missing.loc[1, "b"] = None
     both_missing.loc[1, "a"] = None
-    with pytest.raises(ValueError, match="sample 1 has every modality missing"):
+    with pytest.raises(ValueError, match="row 1 has every modality missing"):
         sel.predict(both_missing)
 
 

@@ -174,9 +174,9 @@ def test_missing_modalities_reach_the_final_estimator_as_indicators():
     proba = clf.predict_proba(_two_modalities(X[:6], missing_a=[1], missing_b=[2]))
     assert_allclose(proba.sum(axis=1), 1.0)
     assert clf.score(table, y) > 0.85
-    with pytest.raises(ValueError, match="sample 3 has every modality missing"):
+    with pytest.raises(ValueError, match="row 3 has every modality missing"):
         clf.predict(_two_modalities(X[:5], [3], [3]))
-    with pytest.raises(ValueError, match="sample 4 has every modality missing"):
+    with pytest.raises(ValueError, match="row 4 has every modality missing"):
         StackingFusionClassifier(_modality_members(), cv=3).fit(_two_modalities(X, [4], [4]), y)
 
 
@@ -185,10 +185,10 @@ def test_sample_weight_reaches_members_and_final_estimator():
     X, y = load_iris(return_X_y=True)
     sw = np.random.default_rng(0).uniform(0.2, 3.0, 150)
     members = [("lr", LogisticRegression(max_iter=1000)), ("nb", GaussianNB())]
-    clf = StackingFusionClassifier(members, cv=3, memory=False).fit(X, y, sample_weight=sw)
+    clf = StackingFusionClassifier(members, cv=3).fit(X, y, sample_weight=sw)
     ref = StackingClassifier(members, cv=3).fit(X, y, sample_weight=sw)
     assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-10)
-    unweighted = StackingFusionClassifier(members, cv=3, memory=False).fit(X, y)
+    unweighted = StackingFusionClassifier(members, cv=3).fit(X, y)
     assert not np.allclose(unweighted.predict_proba(X), clf.predict_proba(X))
 
 

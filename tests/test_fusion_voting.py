@@ -67,7 +67,7 @@ def _modality_members():
 @pytest.mark.parametrize("weights", [None, [1, 2, 3], [0.1, 0.2, 0.7], [0, 1, 1]])
 def test_classifier_equals_sklearn_voting(voting, weights):
     X, y = load_iris(return_X_y=True)
-    ours = VotingFusionClassifier(_iris_members(), voting=voting, weights=weights, memory=False).fit(X, y)
+    ours = VotingFusionClassifier(_iris_members(), voting=voting, weights=weights).fit(X, y)
     ref = VotingClassifier(_iris_members(), voting=voting, weights=weights).fit(X, y)
     assert_array_equal(ours.predict(X), ref.predict(X))
     assert_array_equal(ours.classes_, ref.classes_)
@@ -154,17 +154,23 @@ def test_row_with_every_modality_missing_is_named():
     X, y = load_iris(return_X_y=True)
     clf = VotingFusionClassifier(_modality_members()).fit(_two_modalities(X, [5], [9]), y)
     bad = _two_modalities(X[:6], [4], [4])
-    with pytest.raises(ValueError, match=r"sample 4 has every modality missing"):
+    with pytest.raises(ValueError, match=r"row 4 has every modality missing"):
         clf.predict(bad)
-    with pytest.raises(ValueError, match=r"samples \[1, 4\] have every modality missing"):
+    with pytest.raises(ValueError, match=r"rows \[1, 4\] have every modality missing"):
         clf.predict_proba(_two_modalities(X[:6], [1, 4], [1, 4]))
 
 
-def test_row_whose_present_members_weigh_zero_is_named():
+def test_row_whose_present_members_weigh_zero_falls_back_to_equal_weights():
+    # issue 10 item 4: a zero weight must not make a row unpredictable
     X, y = load_iris(return_X_y=True)
+    table = _two_modalities(X[:4], missing_b=[2])
     clf = VotingFusionClassifier(_modality_members(), weights=[0, 1]).fit(_two_modalities(X), y)
-    with pytest.raises(ValueError, match=r"sample 2 only has modalities whose members have weight 0"):
-        clf.predict(_two_modalities(X[:4], missing_b=[2]))
+    proba = clf.predict_proba(table)
+    only_a = clf.named_estimators_["a"].predict_proba(table.iloc[[2]])
+    assert_allclose(proba[2], only_a[0])  # member "a" alone, weight renormalised
+    full_b = clf.named_estimators_["b"].predict_proba(table.iloc[[0, 1, 3]])
+    assert_allclose(proba[[0, 1, 3]], full_b)  # other rows: weight 0 still means 0
+    assert_array_equal(clf.predict(table), clf.classes_[proba.argmax(axis=1)])
 
 
 # ------------------------------------------------------------- bad input
@@ -251,7 +257,7 @@ def test_sample_weight_reaches_members_that_accept_it():
         ("knn", KNeighborsClassifier()),
     ]
     with pytest.warns(UserWarning, match=r"not passed to members \['knn'\]"):
-        clf = VotingFusionClassifier(members, memory=False).fit(X, y, sample_weight=sw)
+        clf = VotingFusionClassifier(members).fit(X, y, sample_weight=sw)
     lr = LogisticRegression(max_iter=500).fit(X, y, sample_weight=sw)
     pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=500)).fit(
         X, y, logisticregression__sample_weight=sw
@@ -266,7 +272,7 @@ def test_sample_weight_through_modality_restricted_to_present_rows():
     X, y = load_iris(return_X_y=True)
     table = _two_modalities(X, missing_a=[0, 1])
     sw = np.linspace(0.5, 2.0, len(y))
-    clf = VotingFusionClassifier(_modality_members(), memory=False).fit(table, y, sample_weight=sw)
+    clf = VotingFusionClassifier(_modality_members()).fit(table, y, sample_weight=sw)
     keep = np.arange(2, len(y))
     lr = LogisticRegression(max_iter=500).fit(X[keep, :2], y[keep], sample_weight=sw[keep])
     assert_allclose(clf.named_estimators_["a"].estimator_[-1].coef_, lr.coef_)
@@ -280,7 +286,7 @@ def test_sample_weight_with_metadata_routing():
             ("lr", LogisticRegression(max_iter=500).set_fit_request(sample_weight=True)),
             ("nb", GaussianNB().set_fit_request(sample_weight=False)),
         ]
-        clf = VotingFusionClassifier(members, memory=False).fit(X, y, sample_weight=sw)
+        clf = VotingFusionClassifier(members).fit(X, y, sample_weight=sw)
         assert_allclose(clf.named_estimators_["lr"].coef_, LogisticRegression(max_iter=500).fit(X, y, sample_weight=sw).coef_)
         assert_allclose(clf.named_estimators_["nb"].theta_, GaussianNB().fit(X, y).theta_)
     with pytest.raises(ValueError, match="only sample_weight is accepted"):
@@ -318,10 +324,10 @@ def test_clone_and_pickle_round_trip():
 
 def test_n_jobs_goes_through_joblib():
     X, y = load_iris(return_X_y=True)
-    one = VotingFusionClassifier(_iris_members(), n_jobs=1, memory=False).fit(X, y)
+    one = VotingFusionClassifier(_iris_members(), n_jobs=1).fit(X, y)
     # threads keep the test fast; the backend is joblib's choice, as with Dask
     with joblib.parallel_config(backend="threading"):
-        two = VotingFusionClassifier(_iris_members(), n_jobs=2, memory=False).fit(X, y)
+        two = VotingFusionClassifier(_iris_members(), n_jobs=2).fit(X, y)
     assert_allclose(one.predict_proba(X), two.predict_proba(X))
 
 
@@ -331,15 +337,15 @@ def test_xgboost_member_device_follows_mmlearn_config():
     X, y = load_iris(return_X_y=True)
     members = [("xgb", xgb.XGBClassifier(n_estimators=5, max_depth=2)), ("nb", GaussianNB())]
     with mmlearn.config_context(device="cpu"):
-        clf = VotingFusionClassifier(members, memory=False).fit(X, y)
+        clf = VotingFusionClassifier(members).fit(X, y)
     assert clf.named_estimators_["xgb"].get_params()["device"] == "cpu"
     assert members[0][1].get_params()["device"] is None  # the given member is left alone
-    clf = VotingFusionClassifier(members, memory=False).fit(X, y)
+    clf = VotingFusionClassifier(members).fit(X, y)
     assert clf.named_estimators_["xgb"].get_params()["device"] == resolve_device("auto")
     # a device set by the user is kept; nested XGBoost models get it too
     pinned = [("xgb", xgb.XGBClassifier(n_estimators=5, device="cpu")), ("pipe", make_pipeline(StandardScaler(), xgb.XGBClassifier(n_estimators=5)))]
     with mmlearn.config_context(device="cpu"):
-        clf = VotingFusionClassifier(pinned, memory=False).fit(X, y)
+        clf = VotingFusionClassifier(pinned).fit(X, y)
     assert clf.named_estimators_["xgb"].get_params()["device"] == "cpu"
     assert clf.named_estimators_["pipe"][-1].get_params()["device"] == "cpu"
     assert clf.score(X, y) > 0.9

@@ -10,6 +10,7 @@ from sklearn.model_selection import GroupKFold, KFold, LeaveOneOut, StratifiedKF
 from mmlearn.compose import Modality
 from mmlearn.features._base import _BatchFeatureExtractor
 from mmlearn.fusion import VotingFusionClassifier
+from mmlearn.features import FeatureMemo
 from mmlearn.model_selection import evaluate
 
 
@@ -110,16 +111,26 @@ def test_stateless_features_computed_once_across_folds(cv):
     model = Modality("sig", make_pipeline(_CountingExtractor(), LogisticRegression()))
     _CountingExtractor.calls.clear()
     evaluate(model, X, y, cv=cv, progress=False)
+    assert sum(_CountingExtractor.calls) > n  # no memo unless asked for one
+    _CountingExtractor.calls.clear()
+    memo = FeatureMemo()
+    evaluate(model, X, y, cv=cv, progress=False, memory=memo)
     assert sum(_CountingExtractor.calls) == n  # each sample's features once
     assert model.estimator.steps[0][1].memory is None  # the user's estimator untouched
+    assert memo.misses == n and memo.hits > 0
 
 
 def test_bad_input_errors():
     X, y = _iris_frame()
     y_small = y.copy()
     y_small[:47] = 1  # class 0 keeps 3 members
-    with pytest.raises(ValueError, match=r"cv=5 stratified folds, but class 0 has only 3 member"):
+    with pytest.raises(ValueError, match=r"class 0 has only 3 rows, fewer than the 5 stratified folds. Use cv <= 3"):
         evaluate(LogisticRegression(), X, y_small, cv=5, progress=False)
+    y_one = y.copy()
+    y_one[:49] = 1  # class 0 keeps one row, row 49: no "cv <= 1" advice
+    with pytest.raises(ValueError, match=r"class 0 has a single row \(row 49\), so no fold can both train on it") as info:
+        evaluate(LogisticRegression(), X, y_one, cv=5, progress=False)
+    assert "cv <=" not in str(info.value)
     with pytest.raises(ValueError, match="Leave-one-out needs at least 2 samples, got 1"):
         evaluate(Ridge(), X.iloc[:1], y[:1].astype(float), cv="loo", progress=False)
     with pytest.raises(ValueError, match=r"Unknown scoring 'acuracy'.*get_scorer_names"):
@@ -212,7 +223,50 @@ def test_mfcc_and_hog_kernels_run_once_per_sample_across_folds(monkeypatch, cv):
         ("image", Modality("image", make_pipeline(HOGFeatures(pixels_per_cell=(7, 7), cells_per_block=(2, 2)),
                                                   LogisticRegression(max_iter=300)))),
     ]
-    res = evaluate(VotingFusionClassifier(members, memory=False), X, y, cv=cv, progress=False)
+    res = evaluate(VotingFusionClassifier(members), X, y, cv=cv, progress=False, memory=FeatureMemo())
     assert seen == {"mfcc": len(X), "hog": len(X)}
     n_folds = len(X) if cv == "loo" else 5
     assert len(res.timings) == n_folds
+
+
+def test_errors_name_the_users_row_not_the_fold_position():
+    # issue 10 item 8: row 30 of the user's table was reported as "sample 18" of a fold
+    from sklearn.preprocessing import FunctionTransformer
+
+    from mmlearn.compose import make_modality_pipeline
+
+    X, y = load_iris(return_X_y=True)
+    a = pd.Series(list(X[:, :2]), dtype=object)
+    b = pd.Series(list(X[:, 2:]), dtype=object)
+    a[30] = b[30] = None
+    table = pd.DataFrame({"a": a, "b": b}).set_axis([f"clip-{i}" for i in range(150)])
+
+    def stack(values):
+        return np.vstack(list(values))
+
+    members = [
+        ("a", make_modality_pipeline("a", FunctionTransformer(stack), LogisticRegression(max_iter=300))),
+        ("b", make_modality_pipeline("b", FunctionTransformer(stack), LogisticRegression(max_iter=300))),
+    ]
+    with pytest.raises(ValueError, match=r"row 'clip-30' \(position \d+\) has every modality missing") as info:
+        evaluate(VotingFusionClassifier(members), table, y, cv=5, progress=False)
+    assert "[row 'clip-30' is at position 30 of the table given to evaluate]" in str(info.value)
+    assert info.value.row_label == "clip-30"
+
+
+class _BadRowClassifier(LogisticRegression):
+    """Fails on the row labelled 'clip-7', the way Modality reports a bad clip."""
+
+    def predict(self, X):
+        if "clip-7" in X.index:
+            exc = ValueError("could not decode the audio of row 'clip-7'")
+            exc.row_label = "clip-7"
+            raise exc
+        return super().predict(X)
+
+
+def test_row_label_errors_get_the_position_in_the_users_table():
+    X, y = _iris_frame()
+    X = X.set_axis([f"clip-{i}" for i in range(len(X))])
+    with pytest.raises(ValueError, match=r"row 'clip-7'.*\[row 'clip-7' is at position 7 of the table given to evaluate\]"):
+        evaluate(_BadRowClassifier(max_iter=300), X, y, cv=3, progress=False)

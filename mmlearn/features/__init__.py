@@ -1,6 +1,6 @@
 """Per-modality feature extractors, all scikit-learn transformers."""
 
-from ._memo import FeatureMemo
+from .._caching import FeatureMemo
 from .audio import MFCCFeatures
 from .image import ConvEmbedding, HOGFeatures
 from .text import Word2VecEmbedding

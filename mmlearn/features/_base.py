@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 
 from ..backend import get_namespace, to_host
-from ._memo import _resolve_memory, _sample_key
+from .._caching import resolve_feature_memo, sample_key
 
 # Parameters that change how features are computed, not what they are.
 _EXECUTION_PARAMS = frozenset({"batch_size", "n_jobs", "memory", "device"})
@@ -152,11 +152,11 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
         n = len(samples)
         if n == 0:
             raise ValueError(f"{type(self).__name__} got 0 samples; at least 1 is required.")
-        memo = _resolve_memory(self.memory)
+        memo = resolve_feature_memo(self.memory)
         rows: list[np.ndarray | None] = [None] * n
         if memo is not None:
             namespace = self._memo_namespace()
-            keys = [_sample_key(s) for s in samples]
+            keys = [sample_key(s) for s in samples]
             rows = memo.get_many(namespace, keys)
         todo = [i for i, r in enumerate(rows) if r is None]
         if todo:
@@ -172,7 +172,7 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
         bs = self.batch_size
         if not isinstance(bs, (int, np.integer)) or isinstance(bs, bool) or bs < 1:
             raise ValueError(f"batch_size must be a positive integer, got {bs!r}.")
-        _resolve_memory(self.memory)
+        resolve_feature_memo(self.memory)
 
     def _memo_namespace(self) -> str:
         params = {

@@ -3,13 +3,14 @@
 Members are ``(name, estimator)`` pairs, usually
 :class:`~mmlearn.compose.Modality` objects (one column of a multimodal
 table each); rows that lack a member's modality are fused over the members
-they have. Fitted members are cached (:class:`FittedMemberCache`), so a
-search over fusion parameters fits each member once per fold.
+they have. Caching is opt-in: pass a :class:`FittedMemberCache` as ``memory`` and
+a search over fusion parameters fits each member once per fold.
 """
 
-from ._cache import FittedMemberCache, default_member_cache
+from .._caching import FittedMemberCache
 from .selection import EnsembleSelectionClassifier
-from .search import FusionWeightSearchCV, simplex_grid
+from ._weights import simplex_grid
+from .search import FusionWeightSearchCV
 from .stacking import StackingFusionClassifier, StackingFusionRegressor
 from .voting import VotingFusionClassifier, VotingFusionRegressor
 
@@ -21,6 +22,5 @@ __all__ = [
     "StackingFusionRegressor",
     "VotingFusionClassifier",
     "VotingFusionRegressor",
-    "default_member_cache",
     "simplex_grid",
 ]

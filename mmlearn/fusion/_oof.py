@@ -12,22 +12,46 @@ import numpy as np
 from sklearn.model_selection import LeaveOneOut, check_cv
 from sklearn.utils.parallel import Parallel, delayed
 
-from ._cache import hash_parts
-from ._members import fit_tasks, label_text, make_task, member_output, n_rows, take_rows
+from .._caching import hash_parts
+from .._tables import label_text, n_rows, take_rows
+from ._fitting import fit_tasks, make_task
+from ._outputs import member_output
 
 
-def resolve_cv(cv: Any, y: Any, *, classifier: bool) -> Any:
-    """``"loo"`` -> LeaveOneOut; otherwise :func:`sklearn.model_selection.check_cv`."""
+def resolve_cv(cv: Any, y: Any, *, classifier: bool, owner: str = "") -> Any:
+    """``"loo"`` -> LeaveOneOut; otherwise :func:`sklearn.model_selection.check_cv`.
+
+    An int with a classifier is a stratified k-fold: every class needs at
+    least that many rows, and a class with a single row cannot be both
+    trained on and tested, whatever the number of folds.
+    """
+    prefix = f"{owner}: " if owner else ""
     if isinstance(cv, str):
-        if cv == "loo":
+        if cv.lower() == "loo":
             return LeaveOneOut()
-        raise ValueError(f"cv must be an int, a splitter, an iterable of splits or 'loo'; got {cv!r}.")
+        raise ValueError(f"{prefix}cv must be an int, a splitter, an iterable of splits or 'loo'; got {cv!r}.")
+    if classifier and isinstance(cv, (int, np.integer)) and not isinstance(cv, bool) and y is not None:
+        labels, counts = np.unique(np.asarray(y), return_counts=True)
+        if counts.min() < cv:
+            small = labels[counts.argmin()]
+            if counts.min() == 1:
+                row = int(np.flatnonzero(np.asarray(y) == small)[0])
+                advice = (
+                    f"class {label_text(small)} has a single row (row {row}), so no fold can both "
+                    "train on it and test it. Add rows of that class or drop it"
+                )
+            else:
+                advice = (
+                    f"class {label_text(small)} has only {counts.min()} rows, fewer than the "
+                    f"{cv} stratified folds. Use cv <= {counts.min()}"
+                )
+            raise ValueError(f"{prefix}{advice}; or pass a splitter of your own.")
     return check_cv(cv, y, classifier=classifier)
 
 
 def fold_splits(owner: Any, cv: Any, X: Any, y: Any, *, classifier: bool, groups: Any = None) -> list:
     """The (train, test) index pairs, computed once so every member sees the same folds."""
-    splitter = resolve_cv(cv, y, classifier=classifier)
+    splitter = resolve_cv(cv, y, classifier=classifier, owner=type(owner).__name__)
     splits = [(np.asarray(tr, dtype=np.intp), np.asarray(te, dtype=np.intp)) for tr, te in splitter.split(X, y, groups)]
     if not splits:
         raise ValueError(f"{type(owner).__name__}: cv produced no splits.")
@@ -105,7 +129,7 @@ def fold_outputs(
     *,
     data_key: str | None,
     full_fit: bool,
-) -> tuple[list | None, list, np.ndarray, int]:
+) -> tuple[tuple | None, list, np.ndarray, int]:
     """Fit each member on each training part (and on all rows), predict the test parts.
 
     Parameters
@@ -118,7 +142,7 @@ def fold_outputs(
 
     Returns
     -------
-    full : list of fitted members, or None
+    full : (fitted members, their cache keys), or None
     outputs : list over folds of list over members of (out, present)
         ``out`` covers the fold's test rows.
     fit_time : ndarray of shape (n_folds,)
@@ -139,7 +163,7 @@ def fold_outputs(
             )
     fitted, times, n_fits = fit_tasks(tasks, cache, n_jobs)
     m = len(ests)
-    full = fitted[:m] if full_fit else None
+    full = (fitted[:m], [t.key for t in tasks[:m]]) if full_fit else None
     offset = m if full_fit else 0
     per_fold = [fitted[offset + f * m : offset + (f + 1) * m] for f in range(len(splits))]
     fit_time = np.array([sum(times[offset + f * m : offset + (f + 1) * m]) for f in range(len(splits))])

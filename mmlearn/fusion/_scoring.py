@@ -11,9 +11,10 @@ import inspect
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import check_scoring
-
-from ._members import PrecomputedClassifier, PrecomputedRegressor
+from sklearn.utils.metaestimators import available_if
 
 # scoring names computed in one vectorised pass; others go through sklearn
 _FAST_CLASSIFIER = {"accuracy", "neg_log_loss"}
@@ -129,3 +130,88 @@ class CandidateScorer:
         if den == 0:
             return np.where(num == 0, 1.0, 0.0)
         return 1 - num / den
+
+
+class PrecomputedClassifier(ClassifierMixin, BaseEstimator):
+    """Classifier that returns stored outputs for rows given by index (for scorers).
+
+    ``X`` passed to its methods is a column of row indices into the stored
+    arrays. Used to score fused or member outputs with any sklearn scorer
+    without refitting anything (the weight search, ensemble selection and
+    :func:`mmlearn.model_selection.evaluate`). ``predict`` returns
+    ``labels``, else ``classes[codes]``, else the most probable class.
+    """
+
+    def __init__(self, classes: Any = None, proba: Any = None, codes: Any = None,
+                 labels: Any = None, decision: Any = None):
+        self.classes = classes
+        self.proba = proba
+        self.codes = codes
+        self.labels = labels
+        self.decision = decision
+
+    def fit(self, X: Any, y: Any = None) -> "PrecomputedClassifier":
+        self.classes_ = np.asarray(self.classes)
+        return self
+
+    def _idx(self, X: Any) -> np.ndarray:
+        return np.asarray(X, dtype=np.intp).reshape(-1)
+
+    def predict(self, X: Any) -> np.ndarray:
+        i = self._idx(X)
+        if self.labels is not None:
+            return np.asarray(self.labels)[i]
+        if self.codes is not None:
+            return self.classes_[np.asarray(self.codes)[i]]
+        return self.classes_[np.argmax(np.asarray(self.proba)[i], axis=1)]
+
+    @available_if(lambda self: self.proba is not None)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return np.asarray(self.proba)[self._idx(X)]
+
+    @available_if(lambda self: self.decision is not None)
+    def decision_function(self, X: Any) -> np.ndarray:
+        return np.asarray(self.decision)[self._idx(X)]
+
+
+class PrecomputedRegressor(RegressorMixin, BaseEstimator):
+    """Regressor that returns stored predictions for rows given by index."""
+
+    def __init__(self, pred: Any = None):
+        self.pred = pred
+
+    def fit(self, X: Any, y: Any = None) -> "PrecomputedRegressor":
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self.pred)[np.asarray(X, dtype=np.intp).reshape(-1)]
+
+
+def search_results(candidates: np.ndarray, scores: np.ndarray, fold_fit_time: np.ndarray,
+                   score_time: np.ndarray) -> tuple[dict, int]:
+    """``cv_results_`` shaped like GridSearchCV's, and the best index (NaN ranks last)."""
+    c, n_splits = scores.shape
+    res: dict[str, Any] = {}
+    fit_t = np.broadcast_to(fold_fit_time, (c, n_splits))
+    score_t = np.broadcast_to(score_time / c, (c, n_splits))
+    res["mean_fit_time"] = fit_t.mean(axis=1)
+    res["std_fit_time"] = fit_t.std(axis=1)
+    res["mean_score_time"] = score_t.mean(axis=1)
+    res["std_score_time"] = score_t.std(axis=1)
+    param = np.ma.MaskedArray(np.empty(c, dtype=object), mask=False)
+    for i in range(c):
+        param[i] = candidates[i].tolist()
+    res["param_weights"] = param
+    res["params"] = [{"weights": candidates[i].tolist()} for i in range(c)]
+    for f in range(n_splits):
+        res[f"split{f}_test_score"] = scores[:, f]
+    means = np.average(scores, axis=1)
+    res["mean_test_score"] = means
+    res["std_test_score"] = np.sqrt(np.average((scores - means[:, None]) ** 2, axis=1))
+    if np.isnan(means).all():
+        rank = np.ones(c, dtype=np.int32)
+    else:
+        filled = np.nan_to_num(means, nan=np.nanmin(means) - 1)
+        rank = rankdata(-filled, method="min").astype(np.int32)
+    res["rank_test_score"] = rank
+    return res, int(rank.argmin())

@@ -2,90 +2,25 @@
 
 from __future__ import annotations
 
-import itertools
-import math
 import time
 import warnings
 from copy import deepcopy
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.stats import rankdata
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._cache import resolve_cache
-from ._members import (
-    as_table,
-    candidate_blocks,
-    check_members,
-    check_sample_weight,
-    check_target,
-    check_weights,
-    combine,
-    data_key,
-    n_rows,
-    one_hot,
-    route_fit_params,
-)
+from ._base import BOOL, N_JOBS, _BaseFusion
 from ._oof import check_fold_classes, fold_outputs, fold_splits
-from ._scoring import CandidateScorer
+from ._outputs import candidate_blocks, fuse, one_hot
+from ._scoring import CandidateScorer, search_results
+from ._weights import candidate_weights, optimize_weights
 from .voting import VotingFusionClassifier, VotingFusionRegressor
 
-__all__ = ["FusionWeightSearchCV", "simplex_grid"]
-
-_MAX_CANDIDATES = 5_000_000
-
-
-def simplex_grid(n_members: int, step: float) -> np.ndarray:
-    """Every weight vector on the simplex with coordinates in multiples of ``step``.
-
-    Parameters
-    ----------
-    n_members : int
-        Length of each weight vector.
-    step : float
-        Grid spacing; ``1 / step`` must be a whole number.
-
-    Returns
-    -------
-    grid : ndarray of shape (n_points, n_members)
-        Rows sum to 1, in increasing lexicographic order (the first row
-        puts all the weight on the last member). There are
-        ``comb(1/step + n_members - 1, n_members - 1)`` rows.
-
-    Examples
-    --------
-    >>> from mmlearn.fusion import simplex_grid
-    >>> simplex_grid(2, 0.5)
-    array([[0. , 1. ],
-           [0.5, 0.5],
-           [1. , 0. ]])
-    """
-    if not isinstance(step, Real) or not 0 < step <= 1:
-        raise ValueError(f"step must be in (0, 1]; got {step!r}.")
-    total = int(round(1 / step))
-    if abs(total * step - 1) > 1e-9:
-        raise ValueError(f"1 / step must be a whole number; got step={step!r}.")
-    if n_members < 1:
-        raise ValueError("simplex_grid needs at least one member.")
-    n_points = math.comb(total + n_members - 1, n_members - 1)
-    if n_points > _MAX_CANDIDATES:
-        raise ValueError(
-            f"a simplex grid with step={step} over {n_members} members has {n_points} points; "
-            "use a larger step or weights='optimize'."
-        )
-    rows = []
-    # stars and bars: bar positions among total + n_members - 1 slots
-    for bars in itertools.combinations(range(total + n_members - 1), n_members - 1):
-        edges = (-1,) + bars + (total + n_members - 1,)
-        rows.append([edges[i + 1] - edges[i] - 1 for i in range(n_members)])
-    grid = np.asarray(rows, dtype=float) / total
-    return np.ascontiguousarray(grid)
+__all__ = ["FusionWeightSearchCV"]
 
 
 def _delegate(attr: str):
@@ -98,7 +33,7 @@ def _delegate(attr: str):
     return check
 
 
-class FusionWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
+class FusionWeightSearchCV(_BaseFusion):
     """Find the weights of a voting fusion with one member fit per fold.
 
     Each member of ``estimator`` is fitted once on each training part of
@@ -114,7 +49,8 @@ class FusionWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
     ----------
     estimator : VotingFusionClassifier or VotingFusionRegressor
         The fusion whose ``weights`` are searched; its ``voting``, ``memory``
-        and members are used as they are.
+        and members are used as they are. No cache is needed: each member
+        is fitted once per fold anyway.
     weights : "simplex", "optimize" or list of array-like, default="simplex"
         The candidates: every point of the simplex grid with spacing
         ``step`` over the members that are not ``"drop"``; an explicit list
@@ -183,9 +119,12 @@ class FusionWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
     -----
     The fit time of a fold (the member fits it needed) is shared by all
     candidates, and is reported as each candidate's fit time in
-    ``cv_results_``. A candidate that leaves some test row with no weighted
-    member present (missing modalities) scores NaN on that fold and ranks
-    last, as a failed fit does in ``GridSearchCV``. ``sample_weight`` is
+    ``cv_results_``. A candidate whose weighted members are all missing
+    on a row is fused there with equal weights over the members present,
+    as :class:`VotingFusionClassifier` predicts it; with
+    ``weights="optimize"`` such rows get the worst loss in the objective
+    (never a uniform guess), so the optimiser keeps a weight on every
+    modality that some rows depend on. ``sample_weight`` is
     routed to the members' fits and, as ``GridSearchCV`` does in sklearn
     1.9, to the scorer when it accepts it. The fast
     ``neg_log_loss`` uses every class of ``y`` on every fold (sklearn's
@@ -204,13 +143,20 @@ class FusionWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
     >>> fusion = VotingFusionClassifier([
     ...     ("lr", LogisticRegression(max_iter=500)), ("nb", GaussianNB()),
     ...     ("tree", DecisionTreeClassifier(max_depth=1, random_state=0))],
-    ...     memory=False)  # no shared cache: count every fit
+    ... )
     >>> search = FusionWeightSearchCV(fusion, step=0.25, cv=3).fit(X, y)
     >>> len(search.cv_results_["params"]), search.n_member_fits_
     (15, 9)
     >>> search.best_weights_.sum()
     np.float64(1.0)
     """
+
+    _parameter_constraints = {
+        "estimator": ("a VotingFusionClassifier or VotingFusionRegressor",
+                      lambda v: isinstance(v, (VotingFusionClassifier, VotingFusionRegressor))),
+        "refit": BOOL,
+        "n_jobs": N_JOBS,
+    }
 
     def __init__(
         self,
@@ -231,29 +177,12 @@ class FusionWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.refit = refit
         self.n_jobs = n_jobs
 
-    # ---------------------------------------------------------- params
-    def _candidates(self, ests: list) -> np.ndarray:
-        live = np.array([e != "drop" for e in ests])
-        if isinstance(self.weights, str):
-            if self.weights != "simplex":
-                raise ValueError(f"weights must be 'simplex', 'optimize' or a list of weight vectors; got {self.weights!r}.")
-            grid = simplex_grid(int(live.sum()), self.step)
-            full = np.zeros((len(grid), len(ests)))
-            full[:, live] = grid
-            return full
-        try:
-            cands = list(self.weights)
-        except TypeError as exc:
-            raise ValueError(f"weights must be 'simplex', 'optimize' or a list of weight vectors; got {self.weights!r}.") from exc
-        if not cands:
-            raise ValueError("weights is an empty list; give at least one weight vector.")
-        out = []
-        for i, w in enumerate(cands):
-            try:
-                out.append(check_weights(self.estimator, w, ests))
-            except ValueError as exc:
-                raise ValueError(f"weight candidate {i}: {exc}") from exc
-        return np.vstack(out)
+    @property
+    def _kind(self) -> str:
+        return "classifier" if is_classifier(self.estimator) else "regressor"
+
+    def _fusion(self) -> Any:
+        return self.estimator
 
     def fit(self, X: Any, y: Any, *, groups: Any = None, sample_weight: Any = None, **fit_params: Any) -> "FusionWeightSearchCV":
         """Fit the members once per fold, score every candidate, refit the best.
@@ -277,46 +206,35 @@ class FusionWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
         self : FusionWeightSearchCV
             The fitted search.
         """
-        X = as_table(X)
         est = self.estimator
         if not isinstance(est, (VotingFusionClassifier, VotingFusionRegressor)):
             raise TypeError(
                 "FusionWeightSearchCV searches the weights of a VotingFusionClassifier or "
                 f"VotingFusionRegressor; got {type(est).__name__}."
             )
-        if self.n_jobs is not None and not (isinstance(self.n_jobs, Integral) and not isinstance(self.n_jobs, bool)):
-            raise ValueError(f"n_jobs must be None or an int; got {self.n_jobs!r}.")
+        est._validate_params()
         classifier = is_classifier(est)
         soft = classifier and est.voting == "soft"
-        if classifier and est.voting not in ("soft", "hard"):
-            raise ValueError(f"voting must be 'soft' or 'hard'; got {est.voting!r}.")
-        names_all, ests_all = check_members(est, est.estimators, kind="classifier" if classifier else "regressor")
-        y, classes = check_target(self, X, y, classifier=classifier)
-        validate_data(self, X, reset=True, skip_check_array=True)
-        n = n_rows(X)
-        sample_weight = check_sample_weight(self, sample_weight, n)
         optimize = isinstance(self.weights, str) and self.weights == "optimize"
         if optimize and classifier and not soft:
             raise ValueError("weights='optimize' needs voting='soft' (hard votes are not differentiable).")
+        fit = self._prepare_fit(X, y, sample_weight, fit_params)
+        X, y, classes, sample_weight = fit.X, fit.y, fit.classes, fit.sample_weight
         if soft:
-            lacking = [nm for nm, e in zip(names_all, ests_all) if e != "drop" and not hasattr(e, "predict_proba")]
+            lacking = [nm for nm, e in zip(fit.names, fit.ests) if not hasattr(e, "predict_proba")]
             if lacking:
                 raise ValueError(f"voting='soft' needs predict_proba, which members {lacking} do not have.")
-        candidates = None if optimize else self._candidates(ests_all)
+        candidates = None if optimize else candidate_weights(est, self.weights, self.step, fit.ests_all)
         self.scorer_ = CandidateScorer(self.scoring, classifier=classifier, soft=soft)
-        live = [j for j, e in enumerate(ests_all) if e != "drop"]
-        names = [names_all[j] for j in live]
-        ests = [ests_all[j] for j in live]
-        routed = route_fit_params(est, names_all, ests_all, sample_weight, fit_params)
+        live = fit.live
         splits = fold_splits(self, self.cv, X, y, classifier=classifier, groups=groups)
         if classifier:
             check_fold_classes(self, splits, y)
         self.n_splits_ = len(splits)
-        cache = resolve_cache(est.memory)
         method = "predict_proba" if soft else "predict"
         _, outputs, fold_fit_time, n_fits = fold_outputs(
-            names, ests, X, y, routed, splits, [method] * len(ests), classes, cache, self.n_jobs,
-            data_key=data_key(cache, X, y), full_fit=False,
+            fit.names, fit.ests, X, y, fit.routed, splits, [method] * len(fit.ests), classes, fit.cache,
+            self.n_jobs, data_key=fit.data_key, full_fit=False,
         )
         self.n_member_fits_ = n_fits
         k = len(classes) if classifier else 1
@@ -329,11 +247,19 @@ class FusionWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
             arr = np.stack(outs) if classifier else np.stack(outs)[:, :, None]
             fold_data.append((arr, present, y[test], None if sample_weight is None else sample_weight[test]))
         if optimize:
-            w_live = self._optimize(fold_data, classes, classifier)
-            candidates = np.zeros((1, len(ests_all)))
+            w_live, self.optimize_result_ = optimize_weights(
+                np.concatenate([d[0] for d in fold_data], axis=1),
+                np.concatenate([d[1] for d in fold_data], axis=1),
+                np.concatenate([d[2] for d in fold_data]),
+                classes if classifier else None,
+            )
+            candidates = np.zeros((1, len(fit.ests_all)))
             candidates[0, live] = w_live
         scores, score_time = self._score(fold_data, candidates[:, live], classes, classifier, soft)
-        self._store_results(candidates, scores, fold_fit_time, score_time)
+        self.cv_results_, self.best_index_ = search_results(candidates, scores, fold_fit_time, score_time)
+        self.best_weights_ = candidates[self.best_index_].copy()
+        self.best_params_ = {"weights": self.best_weights_.tolist()}
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         if self.refit:
             start = time.perf_counter()
             best = clone(est).set_params(weights=self.best_weights_.tolist())
@@ -346,12 +272,7 @@ class FusionWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     # --------------------------------------------------------- scoring
     def _fused(self, arr: np.ndarray, present: np.ndarray, W: np.ndarray, classifier: bool, soft: bool) -> np.ndarray:
-        num, den = combine(arr, present, W)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if classifier and not soft:
-                fused = np.where(den[:, :, None] > 0, num, np.nan)
-            else:
-                fused = num / np.where(den > 0, den, np.nan)[:, :, None]
+        fused = fuse(arr, present, W, mean=soft or not classifier)
         return fused if classifier else fused[:, :, 0]
 
     def _score(self, fold_data: list, W: np.ndarray, classes: Any, classifier: bool, soft: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -367,79 +288,12 @@ class FusionWeightSearchCV(MetaEstimatorMixin, BaseEstimator):
         n_bad = int(np.isnan(scores).any(axis=1).sum())
         if n_bad:
             warnings.warn(
-                f"{n_bad} of {c} weight candidates left some test rows with no weighted member "
-                "present (missing modalities); they score NaN on those folds and rank last.",
+                f"{n_bad} of {c} weight candidates scored NaN on some fold (rows with every "
+                "modality missing, or a scorer that failed); they rank last.",
                 UserWarning,
                 stacklevel=3,
             )
         return scores, score_time
-
-    def _optimize(self, fold_data: list, classes: Any, classifier: bool) -> np.ndarray:
-        arr = np.concatenate([d[0] for d in fold_data], axis=1)
-        present = np.concatenate([d[1] for d in fold_data], axis=1)
-        y = np.concatenate([d[2] for d in fold_data])
-        m = arr.shape[0]
-        if classifier:
-            codes = np.searchsorted(classes, y)
-            eps = np.finfo(float).eps
-            picked = np.where(present, arr[:, np.arange(len(y)), codes], 0.0)  # (m, n)
-            k = arr.shape[2]
-
-            def objective(w: np.ndarray) -> float:
-                den = w @ present
-                num = w @ picked
-                p = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0 / k)
-                return float(-np.log(np.clip(p, eps, 1 - eps)).mean())
-        else:
-            pred = np.where(present, arr[:, :, 0], 0.0)
-
-            def objective(w: np.ndarray) -> float:
-                den = w @ present
-                p = np.where(den > 0, (w @ pred) / np.where(den > 0, den, 1.0), y.mean())
-                return float(((p - y) ** 2).mean())
-
-        start = np.full(m, 1.0 / m)
-        res = minimize(
-            objective, start, method="SLSQP", bounds=[(0.0, 1.0)] * m,
-            constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0}],
-        )
-        w = np.clip(res.x, 0.0, None)
-        w[w < 1e-9] = 0.0
-        if w.sum() <= 0:
-            w = start
-        self.optimize_result_ = res
-        return w / w.sum()
-
-    def _store_results(self, candidates: np.ndarray, scores: np.ndarray, fold_fit_time: np.ndarray, score_time: np.ndarray) -> None:
-        c, n_splits = scores.shape
-        res: dict[str, Any] = {}
-        fit_t = np.broadcast_to(fold_fit_time, (c, n_splits))
-        score_t = np.broadcast_to(score_time / c, (c, n_splits))
-        res["mean_fit_time"] = fit_t.mean(axis=1)
-        res["std_fit_time"] = fit_t.std(axis=1)
-        res["mean_score_time"] = score_t.mean(axis=1)
-        res["std_score_time"] = score_t.std(axis=1)
-        param = np.ma.MaskedArray(np.empty(c, dtype=object), mask=False)
-        for i in range(c):
-            param[i] = candidates[i].tolist()
-        res["param_weights"] = param
-        res["params"] = [{"weights": candidates[i].tolist()} for i in range(c)]
-        for f in range(n_splits):
-            res[f"split{f}_test_score"] = scores[:, f]
-        means = np.average(scores, axis=1)
-        res["mean_test_score"] = means
-        res["std_test_score"] = np.sqrt(np.average((scores - means[:, None]) ** 2, axis=1))
-        if np.isnan(means).all():
-            rank = np.ones(c, dtype=np.int32)
-        else:
-            filled = np.nan_to_num(means, nan=np.nanmin(means) - 1)
-            rank = rankdata(-filled, method="min").astype(np.int32)
-        res["rank_test_score"] = rank
-        self.cv_results_ = res
-        self.best_index_ = int(rank.argmin())
-        self.best_weights_ = candidates[self.best_index_].copy()
-        self.best_params_ = {"weights": self.best_weights_.tolist()}
-        self.best_score_ = float(means[self.best_index_])
 
     # ------------------------------------------------------ delegation
     @available_if(_delegate("predict"))

@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
-from sklearn.utils import Bunch, check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import ClassifierMixin
+from sklearn.utils import check_random_state
 
-from ._cache import resolve_cache
-from ._members import (
-    as_table,
-    MembersParamsMixin,
-    check_members,
-    check_sample_weight,
-    check_target,
-    collect_outputs,
-    combine,
-    data_key,
-    n_rows,
-    no_member_rows,
-    raise_for_uncovered,
-    route_fit_params,
-)
+from .._caching import resolve_member_cache
+from ._base import FRACTION, N_JOBS, _BaseFusion, _MembersMixin, int_at_least
 from ._oof import assemble_oof, check_fold_classes, check_partition, fold_outputs, fold_splits
+from ._outputs import collect_outputs, fuse, raise_for_uncovered
 from ._scoring import CandidateScorer
 
 __all__ = ["EnsembleSelectionClassifier"]
 
 
-def _fuse(outputs: np.ndarray, present: np.ndarray, W: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    """Weighted mean per row; rows whose weighted members are all absent use ``fallback``."""
-    num, den = combine(outputs, present, W)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fused = num / den[:, :, None]
-    empty = den <= 0
-    if empty.any():
-        fused = np.where(empty[:, :, None], fallback[None], fused)
-    return fused
-
-
-class EnsembleSelectionClassifier(MembersParamsMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class EnsembleSelectionClassifier(ClassifierMixin, _MembersMixin, _BaseFusion):
     """Greedy forward selection of members, with replacement, on out-of-fold probabilities.
 
     Caruana et al. (2004): start from an empty ensemble and, ``n_iter``
@@ -77,8 +52,8 @@ class EnsembleSelectionClassifier(MembersParamsMixin, ClassifierMixin, MetaEstim
         Draws the bags.
     n_jobs : int, default=None
         Member fits (folds x members) in parallel through joblib.
-    memory : None, False, str, joblib.Memory or FittedMemberCache, default=None
-        Fitted-member cache (see :class:`VotingFusionClassifier`).
+    memory : None, FittedMemberCache, str or joblib.Memory, default=None
+        Opt-in fitted-member cache (see :class:`VotingFusionClassifier`).
 
     Attributes
     ----------
@@ -141,6 +116,13 @@ class EnsembleSelectionClassifier(MembersParamsMixin, ClassifierMixin, MetaEstim
     (2, 3)
     """
 
+    _parameter_constraints = {
+        "n_iter": int_at_least(1),
+        "bagging": int_at_least(0),
+        "bagging_fraction": FRACTION,
+        "n_jobs": N_JOBS,
+    }
+
     def __init__(
         self,
         estimators: list,
@@ -164,16 +146,6 @@ class EnsembleSelectionClassifier(MembersParamsMixin, ClassifierMixin, MetaEstim
         self.n_jobs = n_jobs
         self.memory = memory
 
-    def _check_params(self) -> None:
-        if not isinstance(self.n_iter, Integral) or isinstance(self.n_iter, bool) or self.n_iter < 1:
-            raise ValueError(f"n_iter must be an int >= 1; got {self.n_iter!r}.")
-        if not isinstance(self.bagging, Integral) or isinstance(self.bagging, bool) or self.bagging < 0:
-            raise ValueError(f"bagging must be an int >= 0; got {self.bagging!r}.")
-        if not isinstance(self.bagging_fraction, Real) or not 0 < self.bagging_fraction <= 1:
-            raise ValueError(f"bagging_fraction must be in (0, 1]; got {self.bagging_fraction!r}.")
-        if self.n_jobs is not None and not (isinstance(self.n_jobs, Integral) and not isinstance(self.n_jobs, bool)):
-            raise ValueError(f"n_jobs must be None or an int; got {self.n_jobs!r}.")
-
     def fit(self, X: Any, y: Any, *, sample_weight: Any = None, **fit_params: Any) -> "EnsembleSelectionClassifier":
         """Fit the members per fold and on all rows; select the weights greedily.
 
@@ -194,41 +166,30 @@ class EnsembleSelectionClassifier(MembersParamsMixin, ClassifierMixin, MetaEstim
         self : EnsembleSelectionClassifier
             The fitted estimator.
         """
-        X = as_table(X)
-        self._check_params()
-        names_all, ests_all = check_members(self, self.estimators, kind="classifier")
-        y, classes = check_target(self, X, y, classifier=True)
-        lacking = [nm for nm, e in zip(names_all, ests_all) if e != "drop" and not hasattr(e, "predict_proba")]
+        fit = self._prepare_fit(X, y, sample_weight, fit_params)
+        lacking = [nm for nm, e in zip(fit.names, fit.ests) if not hasattr(e, "predict_proba")]
         if lacking:
             raise ValueError(
                 f"ensemble selection averages probabilities: members {lacking} have no "
                 "predict_proba (wrap them in CalibratedClassifierCV, for example)."
             )
-        validate_data(self, X, reset=True, skip_check_array=True)
-        n = n_rows(X)
-        sample_weight = check_sample_weight(self, sample_weight, n)
+        X, y, n, sample_weight = fit.X, fit.y, len(fit.y), fit.sample_weight
         scorer = CandidateScorer(self.scoring, classifier=True, soft=True)
         rng = check_random_state(self.random_state)
-        live = [j for j, e in enumerate(ests_all) if e != "drop"]
-        names = [names_all[j] for j in live]
-        ests = [ests_all[j] for j in live]
-        routed = route_fit_params(self, names_all, ests_all, sample_weight, fit_params)
-        self.classes_ = classes
+        self.classes_ = classes = fit.classes
         splits = fold_splits(self, self.cv, X, y, classifier=True)
         check_partition(self, splits, n)
         check_fold_classes(self, splits, y)
-        cache = resolve_cache(self.memory)
         full, outputs, _, _ = fold_outputs(
-            names, ests, X, y, routed, splits, ["predict_proba"] * len(ests), classes, cache,
-            self.n_jobs, data_key=data_key(cache, X, y), full_fit=True,
+            fit.names, fit.ests, X, y, fit.routed, splits, ["predict_proba"] * len(fit.ests), classes,
+            fit.cache, self.n_jobs, data_key=fit.data_key, full_fit=True,
         )
         oof, present = assemble_oof(outputs, splits, n)
-        raise_for_uncovered(self, present, np.ones(len(ests)), names)
+        raise_for_uncovered(self, present, fit.names, X)
         P = np.stack(oof)
-        fallback = self._fallback(P, present)
-        m = len(ests)
+        m = len(fit.ests)
         if self.bagging == 0:
-            counts, self.scores_ = self._select(P, present, fallback, y, scorer, np.arange(m), sample_weight)
+            counts, self.scores_ = self._select(P, present, y, scorer, np.arange(m), sample_weight)
             weights = counts / counts.sum()
         else:
             size = max(1, int(round(self.bagging_fraction * m)))
@@ -236,42 +197,30 @@ class EnsembleSelectionClassifier(MembersParamsMixin, ClassifierMixin, MetaEstim
             weights = np.zeros(m)
             for b in range(self.bagging):
                 members = np.sort(rng.choice(m, size=size, replace=False))
-                c_b, s_b = self._select(P, present, fallback, y, scorer, members, sample_weight)
+                c_b, s_b = self._select(P, present, y, scorer, members, sample_weight)
                 if b == 0:
                     self.scores_ = s_b
                 counts += c_b
                 weights += c_b / c_b.sum()
             weights /= self.bagging
-        self.weights_ = np.zeros(len(ests_all))
-        self.weights_[live] = weights
-        self.counts_ = np.zeros(len(ests_all))
-        self.counts_[live] = counts
+        self.weights_ = np.zeros(len(fit.ests_all))
+        self.weights_[fit.live] = weights
+        self.counts_ = np.zeros(len(fit.ests_all))
+        self.counts_[fit.live] = counts
         self._live_weights = weights
-        self._names = names
-        self.oof_score_ = float(scorer(y, _fuse(P, present, weights[None], fallback), classes, sample_weight)[0])
+        self.oof_score_ = float(scorer(y, fuse(P, present, weights[None]), classes, sample_weight)[0])
         self.oof_predictions_ = P
-        self.estimators_ = full
-        self.named_estimators_ = Bunch()
-        it = iter(full)
-        for nm, e in zip(names_all, ests_all):
-            self.named_estimators_[nm] = "drop" if e == "drop" else next(it)
+        self._set_fitted_members(fit, *full)
         return self
 
-    @staticmethod
-    def _fallback(P: np.ndarray, present: np.ndarray) -> np.ndarray:
-        """Equal-weight mean of the members present on each row."""
-        num, den = combine(P, present, np.ones((1, P.shape[0])))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return num[0] / den[0][:, None]
-
-    def _select(self, P, present, fallback, y, scorer, members, sample_weight) -> tuple[np.ndarray, np.ndarray]:
+    def _select(self, P, present, y, scorer, members, sample_weight) -> tuple[np.ndarray, np.ndarray]:
         m = P.shape[0]
         counts = np.zeros(m)
         scores = np.empty(self.n_iter)
         for it in range(self.n_iter):
             W = np.tile(counts, (len(members), 1))
             W[np.arange(len(members)), members] += 1
-            s = scorer(y, _fuse(P, present, W, fallback), self.classes_, sample_weight)
+            s = scorer(y, fuse(P, present, W), self.classes_, sample_weight)
             if np.all(np.isnan(s)):
                 raise ValueError("every candidate addition scored NaN; check the scoring.")
             best = int(np.nanargmax(s))
@@ -291,15 +240,13 @@ class EnsembleSelectionClassifier(MembersParamsMixin, ClassifierMixin, MetaEstim
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        X = as_table(X)
-        validate_data(self, X, reset=False, skip_check_array=True)
-        outs, present = collect_outputs(self.estimators_, X, "predict_proba", self.classes_, self.n_jobs)
-        P = np.stack(outs)
-        none, _ = no_member_rows(present, self._live_weights)
-        if len(none):
-            raise_for_uncovered(self, present, np.ones(len(outs)), self._names)
-        return _fuse(P, present, self._live_weights[None], self._fallback(P, present))[0]
+        X = self._predict_table(X)
+        outs, present = collect_outputs(
+            self.estimators_, X, "predict_proba", self.classes_, self.n_jobs,
+            cache=resolve_member_cache(self.memory), keys=self._member_keys,
+        )
+        raise_for_uncovered(self, present, self._member_names, X)
+        return fuse(np.stack(outs), present, self._live_weights[None])[0]
 
     def predict(self, X: Any) -> np.ndarray:
         """Class with the highest fused probability.

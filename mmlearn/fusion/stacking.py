@@ -6,30 +6,17 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, RegressorMixin, clone
+from sklearn.base import ClassifierMixin, RegressorMixin, clone
 from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._caching import resolve_member_cache
 from ..backend import namespace_of, to_host
-from ._cache import resolve_cache
-from ._members import (
-    as_table,
-    MembersParamsMixin,
-    _sample_weight_key,
-    apply_device,
-    check_members,
-    check_sample_weight,
-    check_target,
-    collect_outputs,
-    data_key,
-    device_input,
-    n_rows,
-    raise_for_uncovered,
-    route_fit_params,
-)
+from ._base import BOOL, FINAL_ESTIMATOR, N_JOBS, _BaseFusion, _MembersMixin, one_of
+from ._fitting import apply_device, device_input
+from ._meta import MetaFeatures
 from ._oof import assemble_oof, check_fold_classes, check_partition, fold_outputs, fold_splits
+from ._outputs import collect_outputs, raise_for_uncovered
 
 __all__ = ["StackingFusionClassifier", "StackingFusionRegressor"]
 
@@ -46,8 +33,32 @@ def _final_has(attr: str):
     return check
 
 
-class _BaseStackingFusion(MembersParamsMixin, MetaEstimatorMixin, BaseEstimator):
-    _kind = "classifier"
+class _BaseStackingFusion(_MembersMixin, _BaseFusion):
+    _parameter_constraints = {
+        "final_estimator": FINAL_ESTIMATOR,
+        "stack_method": one_of(*_STACK_METHODS),
+        "passthrough": BOOL,
+        "n_jobs": N_JOBS,
+    }
+
+    def __init__(
+        self,
+        estimators: list,
+        final_estimator: Any = None,
+        *,
+        cv: Any = 5,
+        stack_method: str = "auto",
+        passthrough: bool = False,
+        n_jobs: int | None = None,
+        memory: Any = None,
+    ):
+        self.estimators = estimators
+        self.final_estimator = final_estimator
+        self.cv = cv
+        self.stack_method = stack_method
+        self.passthrough = passthrough
+        self.n_jobs = n_jobs
+        self.memory = memory
 
     def _default_final(self) -> Any:
         raise NotImplementedError
@@ -57,8 +68,6 @@ class _BaseStackingFusion(MembersParamsMixin, MetaEstimatorMixin, BaseEstimator)
             if self.stack_method not in ("auto", "predict"):
                 raise ValueError(f"stack_method must be 'auto' or 'predict' for a regressor; got {self.stack_method!r}.")
             return ["predict"] * len(ests)
-        if self.stack_method not in _STACK_METHODS:
-            raise ValueError(f"stack_method must be one of {_STACK_METHODS}; got {self.stack_method!r}.")
         order = ["predict_proba", "decision_function", "predict"] if self.stack_method == "auto" else [self.stack_method]
         methods = []
         for nm, e in zip(names, ests):
@@ -89,115 +98,38 @@ class _BaseStackingFusion(MembersParamsMixin, MetaEstimatorMixin, BaseEstimator)
         self : object
             The fitted estimator.
         """
-        X = as_table(X)
         classifier = self._kind == "classifier"
-        names_all, ests_all = check_members(self, self.estimators, kind=self._kind)
-        y, classes = check_target(self, X, y, classifier=classifier)
-        validate_data(self, X, reset=True, skip_check_array=True)
-        n = n_rows(X)
-        sample_weight = check_sample_weight(self, sample_weight, n)
-        if self.final_estimator is not None and not hasattr(self.final_estimator, "fit"):
-            raise TypeError(f"final_estimator {self.final_estimator!r} has no fit method.")
-        if self.n_jobs is not None and not isinstance(self.n_jobs, (int, np.integer)):
-            raise ValueError(f"n_jobs must be None or an int; got {self.n_jobs!r}.")
-        live = [(nm, e) for nm, e in zip(names_all, ests_all) if e != "drop"]
-        names = [nm for nm, _ in live]
-        ests = [e for _, e in live]
-        methods = self._stack_methods(names, ests)
         final = apply_device(clone(self.final_estimator if self.final_estimator is not None else self._default_final()))
-        routed = route_fit_params(self, names_all, ests_all, sample_weight, fit_params)
-        final_params = self._final_params(final, sample_weight, fit_params)
+        fit = self._prepare_fit(X, y, sample_weight, fit_params, extra_routes={"final_estimator": final})
+        X, y, n = fit.X, fit.y, len(fit.y)
+        methods = self._stack_methods(fit.names, fit.ests)
         if classifier:
-            self.classes_ = classes
+            self.classes_ = fit.classes
         splits = fold_splits(self, self.cv, X, y, classifier=classifier)
         check_partition(self, splits, n)
         if classifier:
             check_fold_classes(self, splits, y)
-        cache = resolve_cache(self.memory)
         full, outputs, _, _ = fold_outputs(
-            names, ests, X, y, routed, splits, methods, classes, cache, self.n_jobs,
-            data_key=data_key(cache, X, y), full_fit=True,
+            fit.names, fit.ests, X, y, fit.routed, splits, methods, fit.classes, fit.cache, self.n_jobs,
+            data_key=fit.data_key, full_fit=True,
         )
         oof, present = assemble_oof(outputs, splits, n)
-        raise_for_uncovered(self, present, np.ones(len(ests)), names)
-        self.estimators_ = full
-        self.named_estimators_ = Bunch()
-        it = iter(full)
-        for nm, e in zip(names_all, ests_all):
-            self.named_estimators_[nm] = "drop" if e == "drop" else next(it)
+        raise_for_uncovered(self, present, fit.names, X)
+        self._set_fitted_members(fit, *full)
         self.stack_method_ = methods
-        self._names = names
-        # a member gets a presence-indicator column when it missed training rows
-        self._indicator = [not present[j].all() for j in range(len(ests))]
-        self._fill = []
-        for j, out in enumerate(oof):
-            cols = self._member_columns(out, methods[j])
-            rows = present[j]
-            mean = cols[rows].mean(axis=0) if rows.any() else np.zeros(cols.shape[1])
-            self._fill.append(mean)
-        meta = self._meta(oof, present)
+        self._meta = MetaFeatures(fit.names, methods, fit.classes)
+        meta = self._meta.fit_transform(oof, present)
         self.oof_predictions_ = meta
-        self.meta_feature_names_ = self._meta_names()
+        self.meta_feature_names_ = self._meta.feature_names()
         self.final_estimator_ = final
-        final.fit(self._final_input(meta, X), y, **final_params)
+        final.fit(self._final_input(meta, X), y, **fit.routed["final_estimator"])
         return self
-
-    def _final_params(self, final: Any, sample_weight: Any, fit_params: dict) -> dict:
-        from sklearn import get_config as sk_config
-
-        if sk_config().get("enable_metadata_routing", False):
-            from sklearn.utils.metadata_routing import process_routing
-
-            params = dict(fit_params)
-            if sample_weight is not None:
-                params["sample_weight"] = sample_weight
-            return dict(process_routing(self, "fit", **params)["final_estimator"].fit)
-        if sample_weight is not None:
-            key = _sample_weight_key(final)
-            if key is not None:
-                return {key: sample_weight}
-        return {}
 
     def _routing_extra(self) -> dict:
         final = self.final_estimator if self.final_estimator is not None else self._default_final()
         return {"final_estimator": final}
 
     # ----------------------------------------------------- meta features
-    def _member_columns(self, out: np.ndarray, method: str) -> np.ndarray:
-        if out.ndim == 1:
-            return out[:, None].astype(float)
-        if method == "predict_proba" and self._kind == "classifier" and len(self.classes_) == 2:
-            return out[:, 1:]
-        return out
-
-    def _meta(self, outputs: list, present: np.ndarray) -> np.ndarray:
-        blocks = []
-        for j, out in enumerate(outputs):
-            cols = self._member_columns(out, self.stack_method_[j]).astype(float, copy=True)
-            missing = ~present[j]
-            if missing.any():
-                cols[missing] = self._fill[j]
-            blocks.append(cols)
-        for j, ind in enumerate(self._indicator):
-            if ind:
-                blocks.append(present[j].astype(float)[:, None])
-        return np.hstack(blocks)
-
-    def _meta_names(self) -> np.ndarray:
-        names = []
-        for j, nm in enumerate(self._names):
-            meth = self.stack_method_[j]
-            if meth == "predict" or self._kind == "regressor":
-                names.append(f"{nm}__predict")
-                continue
-            k = len(self.classes_)
-            if k == 2:
-                names.append(f"{nm}__{meth}_{self.classes_[1]}")
-            else:
-                names += [f"{nm}__{meth}_{c}" for c in self.classes_]
-        names += [f"{nm}__present" for nm, ind in zip(self._names, self._indicator) if ind]
-        return np.asarray(names, dtype=object)
-
     def _final_input(self, meta: np.ndarray, X: Any) -> Any:
         if self.passthrough:
             xp = namespace_of(X)
@@ -209,13 +141,14 @@ class _BaseStackingFusion(MembersParamsMixin, MetaEstimatorMixin, BaseEstimator)
         return device_input(self.final_estimator_, meta)
 
     def _transform_meta(self, X: Any) -> Any:
-        check_is_fitted(self)
-        X = as_table(X)
-        validate_data(self, X, reset=False, skip_check_array=True)
+        X = self._predict_table(X)
         classes = getattr(self, "classes_", None)
-        outs, present = collect_outputs(self.estimators_, X, self.stack_method_, classes, self.n_jobs)
-        raise_for_uncovered(self, present, np.ones(len(outs)), self._names)
-        return self._final_input(self._meta(outs, present), X)
+        outs, present = collect_outputs(
+            self.estimators_, X, self.stack_method_, classes, self.n_jobs,
+            cache=resolve_member_cache(self.memory), keys=self._member_keys,
+        )
+        raise_for_uncovered(self, present, self._member_names, X)
+        return self._final_input(self._meta.transform(outs, present), X)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict with the final estimator on the members' outputs.
@@ -271,10 +204,11 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
         Also give the final estimator ``X`` itself (numeric ``X`` only).
     n_jobs : int, default=None
         Members (and folds) fitted in parallel through joblib.
-    memory : None, False, str, joblib.Memory or FittedMemberCache, default=None
-        Fitted-member cache (see :class:`VotingFusionClassifier`): a
-        ``GridSearchCV`` over the final estimator's parameters fits the
-        members once per (outer fold, inner fold).
+    memory : None, FittedMemberCache, str or joblib.Memory, default=None
+        Opt-in fitted-member cache (see :class:`VotingFusionClassifier`);
+        None means none. With one, a ``GridSearchCV`` over the final
+        estimator's parameters fits the members once per (outer fold,
+        inner fold).
 
     Attributes
     ----------
@@ -338,25 +272,6 @@ class StackingFusionClassifier(ClassifierMixin, _BaseStackingFusion):
     True
     """
 
-    def __init__(
-        self,
-        estimators: list,
-        final_estimator: Any = None,
-        *,
-        cv: Any = 5,
-        stack_method: str = "auto",
-        passthrough: bool = False,
-        n_jobs: int | None = None,
-        memory: Any = None,
-    ):
-        self.estimators = estimators
-        self.final_estimator = final_estimator
-        self.cv = cv
-        self.stack_method = stack_method
-        self.passthrough = passthrough
-        self.n_jobs = n_jobs
-        self.memory = memory
-
     def _default_final(self) -> Any:
         return LogisticRegression()
 
@@ -415,28 +330,20 @@ class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
         Also give the final estimator ``X`` itself (numeric ``X`` only).
     n_jobs : int, default=None
         Parallel member fits through joblib.
-    memory : None, False, str, joblib.Memory or FittedMemberCache, default=None
-        Fitted-member cache (see :class:`VotingFusionClassifier`).
+    memory : None, FittedMemberCache, str or joblib.Memory, default=None
+        Opt-in fitted-member cache (see :class:`VotingFusionClassifier`).
 
     Attributes
     ----------
-    estimators_ : list of estimators
-        The members fitted on all rows.
-    named_estimators_ : Bunch
-        Fitted members by name.
-    final_estimator_ : estimator
-        The fitted final estimator.
+    estimators_, named_estimators_, final_estimator_ : estimators
+        As in :class:`StackingFusionClassifier`.
     stack_method_ : list of str
         ``"predict"`` for each member.
-    oof_predictions_ : ndarray of shape (n_samples, n_meta_features)
-        Out-of-fold meta features (with ``<name>__present`` columns for
-        members that missed training rows).
-    meta_feature_names_ : ndarray of str
-        Names of those columns.
-    n_features_in_ : int
-        Number of columns of ``X`` seen in :meth:`fit`.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Column names of ``X``, when it is a DataFrame with string names.
+    oof_predictions_, meta_feature_names_ : ndarray
+        Out-of-fold meta features and their names (with ``<name>__present``
+        columns for members that missed training rows).
+    n_features_in_, feature_names_in_ : int, ndarray
+        Columns of ``X`` seen in :meth:`fit`.
 
     See Also
     --------
@@ -458,25 +365,6 @@ class StackingFusionRegressor(RegressorMixin, _BaseStackingFusion):
     """
 
     _kind = "regressor"
-
-    def __init__(
-        self,
-        estimators: list,
-        final_estimator: Any = None,
-        *,
-        cv: Any = 5,
-        stack_method: str = "auto",
-        passthrough: bool = False,
-        n_jobs: int | None = None,
-        memory: Any = None,
-    ):
-        self.estimators = estimators
-        self.final_estimator = final_estimator
-        self.cv = cv
-        self.stack_method = stack_method
-        self.passthrough = passthrough
-        self.n_jobs = n_jobs
-        self.memory = memory
 
     def _default_final(self) -> Any:
         return RidgeCV()

@@ -2,75 +2,44 @@
 
 from __future__ import annotations
 
-from numbers import Integral
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, RegressorMixin
-from sklearn.utils import Bunch
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._cache import resolve_cache
-from ._members import (
-    as_table,
-    MembersParamsMixin,
-    check_members,
-    check_sample_weight,
-    check_target,
-    check_weights,
-    collect_outputs,
-    combine,
-    data_key,
-    fit_tasks,
-    make_task,
-    n_rows,
-    one_hot,
-    raise_for_uncovered,
-    route_fit_params,
-)
+from ._base import N_JOBS, FitInput, _BaseFusion, _MembersMixin, one_of
+from ._fitting import fit_tasks, make_task
+from ._outputs import collect_outputs, fuse, one_hot, raise_for_uncovered
+from ._weights import check_weights
+from .._caching import resolve_member_cache
 
 __all__ = ["VotingFusionClassifier", "VotingFusionRegressor"]
 
-_CONSTRAINTS = {
-    "voting": ("soft", "hard"),
-}
 
+class _BaseVotingFusion(_MembersMixin, _BaseFusion):
+    """Fit every member once on all rows; fuse their outputs with fixed weights."""
 
-def _check_n_jobs(owner: Any, n_jobs: Any) -> None:
-    if n_jobs is not None and not (isinstance(n_jobs, Integral) and not isinstance(n_jobs, bool)):
-        raise ValueError(f"{type(owner).__name__}: n_jobs must be None or an int; got {n_jobs!r}.")
+    def _fit_members(self, fit: FitInput) -> None:
+        self._weights = check_weights(self, self.weights, fit.ests_all)
+        tasks = [make_task(n, e, fit.X, fit.y, fit.routed[n], fit.data_key) for n, e in zip(fit.names, fit.ests)]
+        fitted, _, _ = fit_tasks(tasks, fit.cache, self.n_jobs)
+        self._set_fitted_members(fit, fitted, [t.key for t in tasks])
+        self._live_weights = self._weights[fit.live]
 
-
-class _BaseVotingFusion(MembersParamsMixin, MetaEstimatorMixin, BaseEstimator):
-    """Fitting, parameter handling and row-wise weighting shared by both votings."""
-
-    _kind = "classifier"
-
-    def _fit_members(self, X: Any, y: Any, sample_weight: Any, fit_params: dict) -> None:
-        names, ests = check_members(self, self.estimators, kind=self._kind)
-        self._weights = check_weights(self, self.weights, ests)
-        _check_n_jobs(self, self.n_jobs)
-        sample_weight = check_sample_weight(self, sample_weight, n_rows(X))
-        routed = route_fit_params(self, names, ests, sample_weight, fit_params)
-        cache = resolve_cache(self.memory)
-        dkey = data_key(cache, X, y)
-        live = [(n, e) for n, e in zip(names, ests) if e != "drop"]
-        tasks = [make_task(n, e, X, y, routed[n], dkey) for n, e in live]
-        fitted, _, _ = fit_tasks(tasks, cache, self.n_jobs)
-        self.estimators_ = fitted
-        self.named_estimators_ = Bunch()
-        it = iter(fitted)
-        for n, e in zip(names, ests):
-            self.named_estimators_[n] = "drop" if e == "drop" else next(it)
-        self._live_names = [n for n, _ in live]
-        self._live_weights = np.array([w for w, e in zip(self._weights, ests) if e != "drop"])
-
-    def _check_X(self, X: Any, *, reset: bool) -> None:
-        validate_data(self, X, reset=reset, skip_check_array=True)
-
-    def _uncovered(self, present: np.ndarray) -> None:
-        raise_for_uncovered(self, present, self._live_weights, self._live_names)
+    def _member_outputs(self, X: Any, method: str) -> tuple[np.ndarray, np.ndarray, Any]:
+        """(members, rows, outputs) array and (members, rows) presence, on the table by name."""
+        X = self._predict_table(X)
+        classes = getattr(self, "classes_", None)
+        outs, present = collect_outputs(
+            self.estimators_, X, method, classes, self.n_jobs,
+            cache=resolve_member_cache(self.memory), keys=self._member_keys,
+        )
+        raise_for_uncovered(self, present, self._member_names, X)
+        if method == "predict" and classes is not None:
+            outs = [one_hot(o, len(classes)) for o in outs]
+        arr = np.stack(outs) if classes is not None else np.stack(outs)[:, :, None]
+        return arr, present
 
 
 def _has_soft_voting(self: Any) -> bool:
@@ -107,16 +76,16 @@ class VotingFusionClassifier(ClassifierMixin, _BaseVotingFusion):
         Members fitted (and asked for predictions) in parallel through
         :class:`joblib.Parallel`; None means 1 unless in a
         :func:`joblib.parallel_backend` context, -1 all processors.
-    memory : None, False, str, joblib.Memory or FittedMemberCache, default=None
-        Cache of fitted members, keyed by each member's parameters and a
-        fingerprint of the training rows and fit metadata. None uses the
-        process-wide in-memory cache (:func:`default_member_cache`); a path
-        or a :class:`joblib.Memory` stores members on disk (shared between
-        processes); False disables caching. With a cache, a
-        ``GridSearchCV`` over ``weights`` fits each member once per fold.
-        Cached members are shared, read-only, between the fusion estimators
-        that look them up, and a member with ``random_state=None`` is reused
-        rather than redrawn (see :class:`FittedMemberCache`).
+    memory : None, FittedMemberCache, str or joblib.Memory, default=None
+        Opt-in cache of fitted members and of their outputs; None (the
+        default) means no cache. A :class:`FittedMemberCache` keeps them in
+        memory, a path or a :class:`joblib.Memory` on disk. Members are
+        keyed by their parameters and a fingerprint of the training rows
+        and fit metadata, so a ``GridSearchCV`` over ``weights`` fits each
+        member once per fold and predicts each test fold once. Lookups
+        return copies (no two estimators share a fitted member) and a
+        member whose ``random_state`` is not an int is always refitted.
+        See :ref:`caching`.
 
     Attributes
     ----------
@@ -146,7 +115,14 @@ class VotingFusionClassifier(ClassifierMixin, _BaseVotingFusion):
     configuration (``"auto"``: the GPU when there is one).
 
     A row none of whose members is present raises a ``ValueError`` naming
-    it, as does a row whose present members all have weight 0.
+    it. A row whose present members all have weight 0 is fused with equal
+    weights over those members, so a zero weight never makes a row
+    unpredictable.
+
+    At prediction time a DataFrame's columns are selected by name: their
+    order does not matter, and a column that is absent means that
+    modality is missing on every row. At fit time every member's column
+    must be there (a ``Modality`` raises, naming it).
 
     ``sample_weight`` goes to the members whose ``fit`` accepts it (through
     a Modality or a Pipeline's last step as well); with sklearn's metadata
@@ -169,6 +145,8 @@ class VotingFusionClassifier(ClassifierMixin, _BaseVotingFusion):
     (4, 2)
     """
 
+    _parameter_constraints = {"voting": one_of("soft", "hard"), "n_jobs": N_JOBS}
+
     def __init__(
         self,
         estimators: list,
@@ -185,7 +163,7 @@ class VotingFusionClassifier(ClassifierMixin, _BaseVotingFusion):
         self.memory = memory
 
     def fit(self, X: Any, y: Any, *, sample_weight: Any = None, **fit_params: Any) -> "VotingFusionClassifier":
-        """Fit every member (looking it up in the cache first).
+        """Fit every member (looked up in ``memory`` first, if given).
 
         Parameters
         ----------
@@ -204,45 +182,23 @@ class VotingFusionClassifier(ClassifierMixin, _BaseVotingFusion):
         self : VotingFusionClassifier
             The fitted estimator.
         """
-        X = as_table(X)
-        if self.voting not in _CONSTRAINTS["voting"]:
-            raise ValueError(f"voting must be 'soft' or 'hard'; got {self.voting!r}.")
-        y, classes = check_target(self, X, y, classifier=True)
+        fit = self._prepare_fit(X, y, sample_weight, fit_params)
         if self.voting == "soft":
-            names, ests = check_members(self, self.estimators, kind="classifier")
-            lacking = [n for n, e in zip(names, ests) if e != "drop" and not hasattr(e, "predict_proba")]
+            lacking = [n for n, e in zip(fit.names, fit.ests) if not hasattr(e, "predict_proba")]
             if lacking:
                 raise ValueError(
                     f"voting='soft' needs predict_proba, which members {lacking} do not have. Use "
                     "voting='hard', or give them probabilities (e.g. CalibratedClassifierCV "
                     "around an SVC, or LogisticRegression)."
                 )
-        self._check_X(X, reset=True)
-        self.classes_ = classes
-        self._fit_members(X, y, sample_weight, fit_params)
-        if self.voting == "soft":
-            lacking = [n for n, e in zip(self._live_names, self.estimators_) if not hasattr(e, "predict_proba")]
-            if lacking:
-                raise ValueError(f"voting='soft' needs predict_proba; fitted members {lacking} lack it.")
+        self.classes_ = fit.classes
+        self._fit_members(fit)
         return self
 
-    def _member_outputs(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """(members, rows, classes) outputs (probabilities or one-hot votes) and presence."""
-        check_is_fitted(self)
-        X = as_table(X)
-        self._check_X(X, reset=False)
-        method = "predict_proba" if self.voting == "soft" else "predict"
-        outs, present = collect_outputs(self.estimators_, X, method, self.classes_, self.n_jobs)
-        k = len(self.classes_)
-        if self.voting == "hard":
-            outs = [one_hot(o, k) for o in outs]
-        return np.stack(outs), present
-
     def _fused(self, X: Any) -> np.ndarray:
-        outputs, present = self._member_outputs(X)
-        self._uncovered(present)
-        num, den = combine(outputs, present, self._live_weights[None])
-        return num[0], den[0]
+        soft = self.voting == "soft"
+        outputs, present = self._member_outputs(X, "predict_proba" if soft else "predict")
+        return fuse(outputs, present, self._live_weights[None], mean=soft)[0]
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict the class of each row from the members present on it.
@@ -257,10 +213,8 @@ class VotingFusionClassifier(ClassifierMixin, _BaseVotingFusion):
         y_pred : ndarray of shape (n_samples,)
             Predicted class labels.
         """
-        num, den = self._fused(X)
-        if self.voting == "soft":
-            return self.classes_[np.argmax(num / den[:, None], axis=1)]
-        return self.classes_[np.argmax(num, axis=1)]
+        fused = self._fused(X)
+        return self.classes_[np.argmax(fused, axis=1)]
 
     @available_if(_has_soft_voting)
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -276,8 +230,7 @@ class VotingFusionClassifier(ClassifierMixin, _BaseVotingFusion):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
-        num, den = self._fused(X)
-        return num / den[:, None]
+        return self._fused(X)
 
 
 class VotingFusionRegressor(RegressorMixin, _BaseVotingFusion):
@@ -297,8 +250,8 @@ class VotingFusionRegressor(RegressorMixin, _BaseVotingFusion):
         Non-negative weight of each member; None means equal weights.
     n_jobs : int, default=None
         Members fitted in parallel through joblib.
-    memory : None, False, str, joblib.Memory or FittedMemberCache, default=None
-        Fitted-member cache, as in :class:`VotingFusionClassifier`.
+    memory : None, FittedMemberCache, str or joblib.Memory, default=None
+        Opt-in fitted-member cache, as in :class:`VotingFusionClassifier`.
 
     Attributes
     ----------
@@ -319,7 +272,9 @@ class VotingFusionRegressor(RegressorMixin, _BaseVotingFusion):
     Notes
     -----
     A row none of whose members is present raises a ``ValueError`` naming
-    it.
+    it; a row whose present members all weigh 0 is averaged over them with
+    equal weights. Prediction selects a DataFrame's columns by name (see
+    :class:`VotingFusionClassifier`).
 
     Examples
     --------
@@ -334,6 +289,7 @@ class VotingFusionRegressor(RegressorMixin, _BaseVotingFusion):
     """
 
     _kind = "regressor"
+    _parameter_constraints = {"n_jobs": N_JOBS}
 
     def __init__(
         self,
@@ -349,7 +305,7 @@ class VotingFusionRegressor(RegressorMixin, _BaseVotingFusion):
         self.memory = memory
 
     def fit(self, X: Any, y: Any, *, sample_weight: Any = None, **fit_params: Any) -> "VotingFusionRegressor":
-        """Fit every member (looking it up in the cache first).
+        """Fit every member (looked up in ``memory`` first, if given).
 
         Parameters
         ----------
@@ -367,18 +323,8 @@ class VotingFusionRegressor(RegressorMixin, _BaseVotingFusion):
         self : VotingFusionRegressor
             The fitted estimator.
         """
-        X = as_table(X)
-        y, _ = check_target(self, X, y, classifier=False)
-        self._check_X(X, reset=True)
-        self._fit_members(X, y, sample_weight, fit_params)
+        self._fit_members(self._prepare_fit(X, y, sample_weight, fit_params))
         return self
-
-    def _member_outputs(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        check_is_fitted(self)
-        X = as_table(X)
-        self._check_X(X, reset=False)
-        outs, present = collect_outputs(self.estimators_, X, "predict", None, self.n_jobs)
-        return np.stack(outs)[:, :, None], present
 
     def predict(self, X: Any) -> np.ndarray:
         """Weighted mean of the present members' predictions, row by row.
@@ -392,7 +338,5 @@ class VotingFusionRegressor(RegressorMixin, _BaseVotingFusion):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        outputs, present = self._member_outputs(X)
-        self._uncovered(present)
-        num, den = combine(outputs, present, self._live_weights[None])
-        return num[0, :, 0] / den[0]
+        outputs, present = self._member_outputs(X, "predict")
+        return fuse(outputs, present, self._live_weights[None])[0, :, 0]

@@ -1,4 +1,4 @@
-"""The fitted-member cache: one member fit per fold under GridSearchCV, keys, stores."""
+"""mmlearn._caching: opt-in member cache (one fit per fold under GridSearchCV), keys, stores."""
 
 import collections
 import copy
@@ -16,19 +16,16 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 
 from mmlearn.backend import gpu_available
 from mmlearn.compose import make_modality_pipeline
 from mmlearn.features import FeatureMemo
-from mmlearn.fusion import (
-    FittedMemberCache,
-    StackingFusionClassifier,
-    VotingFusionClassifier,
-    default_member_cache,
-)
-from mmlearn.fusion._cache import device_digest, fingerprint, member_key
+from mmlearn._caching import device_digest, estimator_key, fingerprint
+from mmlearn.fusion import FittedMemberCache, StackingFusionClassifier, VotingFusionClassifier
 
 FITS: collections.Counter = collections.Counter()
+CALLS: collections.Counter = collections.Counter()
 
 
 class CountingLR(LogisticRegression):
@@ -36,15 +33,27 @@ class CountingLR(LogisticRegression):
         FITS["lr"] += 1
         return super().fit(X, y, sample_weight=sample_weight)
 
+    def predict_proba(self, X):
+        CALLS["predict_proba"] += 1
+        return super().predict_proba(X)
+
 
 class CountingNB(GaussianNB):
     def fit(self, X, y, sample_weight=None):
         FITS["nb"] += 1
         return super().fit(X, y, sample_weight=sample_weight)
 
+    def predict_proba(self, X):
+        CALLS["predict_proba"] += 1
+        return super().predict_proba(X)
 
-def _members():
-    return [("lr", CountingLR(max_iter=300)), ("nb", CountingNB()), ("scaled", make_pipeline(StandardScaler(), CountingLR(C=0.5, max_iter=300)))]
+
+def _members(random_state=0):
+    return [
+        ("lr", CountingLR(max_iter=300, random_state=random_state)),
+        ("nb", CountingNB()),
+        ("scaled", make_pipeline(StandardScaler(), CountingLR(C=0.5, max_iter=300, random_state=random_state))),
+    ]
 
 
 GRID = [[1, 1, 1], [2, 1, 1], [1, 2, 1], [1, 1, 2], [0, 1, 3], [3, 0, 1]]
@@ -54,28 +63,53 @@ def test_grid_search_over_weights_fits_each_member_once_per_fold():
     X, y = load_iris(return_X_y=True)
     cache = FittedMemberCache()
     FITS.clear()
+    CALLS.clear()
     search = GridSearchCV(VotingFusionClassifier(_members(), memory=cache), {"weights": GRID}, cv=5).fit(X, y)
     # 3 members x 5 folds + 3 for the refit, whatever the grid size
     assert FITS == {"lr": 2 * 6, "nb": 6}
-    assert cache.misses == 18 and cache.hits == 3 * 5 * (len(GRID) - 1)
+    # and each member predicts each test fold once, not once per candidate
+    assert CALLS["predict_proba"] == 3 * 5
     FITS.clear()
-    plain = GridSearchCV(VotingFusionClassifier(_members(), memory=False), {"weights": GRID}, cv=5).fit(X, y)
+    CALLS.clear()
+    plain = GridSearchCV(VotingFusionClassifier(_members()), {"weights": GRID}, cv=5).fit(X, y)
     assert sum(FITS.values()) == 3 * 5 * len(GRID) + 3
-    assert_allclose(search.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"])
+    assert CALLS["predict_proba"] == 3 * 5 * len(GRID)
+    assert_allclose(search.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"], rtol=0, atol=0)
     assert search.best_params_ == plain.best_params_
 
 
-def test_default_cache_is_process_wide_and_shared_by_clones():
+def test_caching_is_opt_in_and_never_shares_fitted_members():
+    # issue 10 item 2: memory=None is off, no process-wide store, no shared objects
     X, y = load_iris(return_X_y=True)
-    default_member_cache().clear()
     FITS.clear()
-    est = VotingFusionClassifier(_members())
-    clone(est).fit(X, y)
-    clone(est).set_params(weights=[1, 2, 3]).fit(X, y)
-    assert sum(FITS.values()) == 3
-    assert default_member_cache().hits == 3
-    default_member_cache().clear()
-    assert len(default_member_cache()) == 0
+    a = VotingFusionClassifier(_members()).fit(X, y)
+    b = VotingFusionClassifier(_members()).fit(X, y)
+    assert sum(FITS.values()) == 6  # nothing remembered between the two
+    assert a.named_estimators_["lr"] is not b.named_estimators_["lr"]
+    cache = FittedMemberCache()
+    FITS.clear()
+    c = VotingFusionClassifier(_members(), memory=cache).fit(X, y)
+    d = VotingFusionClassifier(_members(), memory=cache).fit(X, y)
+    assert sum(FITS.values()) == 3  # d's members come from the cache ...
+    for name in ("lr", "nb", "scaled"):  # ... as copies of their own
+        assert c.named_estimators_[name] is not d.named_estimators_[name]
+    d.named_estimators_["lr"].coef_[:] = 0.0
+    assert np.abs(c.named_estimators_["lr"].coef_).sum() > 0
+    assert_allclose(c.predict_proba(X), VotingFusionClassifier(_members(), memory=cache).fit(X, y).predict_proba(X))
+
+
+@pytest.mark.parametrize("random_state", [None, np.random.RandomState(0)])
+def test_member_without_a_fixed_random_state_is_refitted(random_state):
+    X, y = load_iris(return_X_y=True)
+    cache = FittedMemberCache()
+    FITS.clear()
+    VotingFusionClassifier(_members(random_state), memory=cache).fit(X, y)
+    VotingFusionClassifier(_members(random_state), memory=cache).fit(X, y)
+    # the two LogisticRegressions are refitted; GaussianNB has no randomness and is reused
+    assert FITS == {"lr": 4, "nb": 1}
+    tree = DecisionTreeClassifier(max_features=1, random_state=random_state)
+    assert estimator_key(tree) is None
+    assert estimator_key(tree.set_params(random_state=3)) is not None
 
 
 def test_key_changes_with_params_data_and_metadata():
@@ -97,10 +131,13 @@ def test_clone_deepcopy_share_the_cache_and_pickle_drops_entries():
     cache = FittedMemberCache(max_entries=2)
     est = VotingFusionClassifier(_members(), memory=cache)
     assert clone(est).memory is cache and copy.deepcopy(cache) is cache
-    cache.put("a", 1)
+    stored = [1.0]
+    cache.put("a", stored)
     cache.put("b", 2)
-    cache.put("c", 3)  # evicts the least recently used
-    assert cache.get("a") is None and cache.get("c") == 3 and len(cache) == 2
+    got = cache.get("a")
+    assert got == stored and got is not stored  # a copy
+    cache.put("c", 3)  # evicts the least recently used ("b")
+    assert cache.get("b") is None and cache.get("c") == 3 and len(cache) == 2
     restored = pickle.loads(pickle.dumps(cache))
     assert len(restored) == 0 and restored.max_entries == 2
 
@@ -135,12 +172,13 @@ def test_feature_memo_inside_members_does_not_break_keys():
     memo = FeatureMemo()
     member = make_modality_pipeline("a", FunctionTransformer(_stack), StandardScaler(), LogisticRegression())
     member.estimator.steps[0][1].set_params(kw_args=None)
-    key = member_key(member)
+    member.set_params(estimator__logisticregression__random_state=0)
+    key = estimator_key(member)
     memo.hits += 7
-    assert member_key(member) == key
-    assert member_key(clone(member).set_params(estimator__logisticregression__C=3.0)) != key
+    assert estimator_key(member) == key
+    assert estimator_key(clone(member).set_params(estimator__logisticregression__C=3.0)) != key
     # unhashable parameters: no key, so never cached (but still fitted)
-    assert member_key(FunctionTransformer(lambda v: v)) is None
+    assert estimator_key(FunctionTransformer(lambda v: v)) is None
 
 
 def test_fingerprint_ignores_index_not_values():
