@@ -12,17 +12,19 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mmlearn.compose import Modality, make_early_fusion, make_modality_pipeline
 
-# check_estimators_pickle injects NaN into X when a tag says NaN is allowed;
-# for Modality NaN in its column means "modality missing", so the check's
-# predict() on those rows raises by design (pickling is tested below).
+# Modality's allow_nan tag is False (its predict raises on a missing
+# modality), so sklearn runs check_estimators_nan_inf: that check wants fit
+# to raise on NaN, but for Modality NaN in its column means "missing" and fit
+# skips those rows by design. Strict: the check must keep failing.
 _EXPECTED = {
-    "check_estimators_pickle": "NaN in the modality column means 'missing'; predict on those rows raises by design",
+    "check_estimators_nan_inf": "NaN in the modality column means 'missing': fit skips those rows instead of raising",
 }
 
 
 @parametrize_with_checks(
     [Modality(slice(None), LogisticRegression()), Modality(slice(None), Ridge())],
     expected_failed_checks=lambda est: _EXPECTED,
+    xfail_strict=True,
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
@@ -75,7 +77,7 @@ def test_predict_names_missing_rows():
     rng = np.random.default_rng(0)
     X, y = _frame(rng, missing=(3, 11))
     m = _model().fit(X, y)
-    with pytest.raises(ValueError, match=r"'vec' is missing in 2 of 60 rows \[3, 11\]"):
+    with pytest.raises(ValueError, match=r"'vec' is missing \(None/NaN/NA\) in 2 of 60 rows \(positions \[3, 11\], index labels \[3, 11\]\)"):
         m.predict(X)
     present = m.presence_mask(X)
     assert m.predict(X[present]).shape == (58,)
@@ -102,7 +104,7 @@ def test_proba_columns_follow_all_classes_even_when_one_is_absent():
 def test_all_missing_fit_and_wrong_column_raise():
     rng = np.random.default_rng(0)
     X, y = _frame(rng, n=6, missing=range(6))
-    with pytest.raises(ValueError, match="missing in every one of the 6 training rows"):
+    with pytest.raises(ValueError, match=r"missing \(None/NaN/NA\) in every one of the 6 training rows"):
         _model().fit(X, y)
     with pytest.raises(ValueError, match=r"column\(s\) \['audio'\] not found in X; its columns are \['vec', 'other'\]"):
         _model("audio").fit(X, y)
