@@ -121,8 +121,8 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
     prediction time a DataFrame may hold its columns in another order, or
     extra columns, and if a column of the modality is absent the modality is
     missing in every row (:meth:`presence_mask` is all False). A 2-D array
-    is read by position, and must have the columns seen in :meth:`fit`. A
-    column name that occurs twice is an error, at fit and prediction time.
+    is read by position, and must have the columns seen in :meth:`fit`. The
+    column names of a DataFrame must be unique, at fit and prediction time.
 
     **Errors name the user's row.** When the inner estimator fails on one
     sample (a corrupt audio file, an unreadable image) it sees only the
@@ -197,10 +197,15 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
     def _columns(self) -> list:
         return list(self.column) if isinstance(self.column, (list, tuple)) else [self.column]
 
-    @staticmethod
-    def _as_table(X: Any) -> Any:
-        """DataFrames and 2-D arrays as they are; other array-likes as an ndarray."""
+    def _as_table(self, X: Any) -> Any:
+        """DataFrames (unique column names) and 2-D arrays as they are; other array-likes as an ndarray."""
         if isinstance(X, pd.DataFrame):
+            if not X.columns.is_unique:
+                names = list(X.columns[X.columns.duplicated()].unique())
+                raise ValueError(
+                    f"X has duplicate column name(s) {names!r}; Modality {self.column!r} selects "
+                    "columns by name, so each name must occur once. Rename or drop the duplicates."
+                )
             return X
         if sp.issparse(X):
             raise TypeError("Modality does not accept sparse input; pass a DataFrame or a 2-D array.")
@@ -235,12 +240,6 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
         return X
 
-    def _duplicate_error(self, names: list) -> ValueError:
-        return ValueError(
-            f"X has duplicate column name(s) {names!r}; Modality {self.column!r} selects its "
-            "columns by name, so each of them must occur once. Rename or drop the duplicates."
-        )
-
     def _positions(self, X: Any) -> list[int]:
         """Positions of the modality's columns in X, by the rules of :meth:`fit`."""
         n_columns = X.shape[1]
@@ -260,12 +259,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
                     f"slice; got {self.column!r}."
                 ) from exc
             if by_label:
-                positions = []
-                for c in wanted:
-                    found = X.columns.get_indexer_for([c])
-                    if len(found) > 1:
-                        raise self._duplicate_error([c])
-                    positions.append(int(found[0]))
+                positions = [int(X.columns.get_loc(c)) for c in wanted]
             elif all(_is_position(c, n_columns) for c in wanted):
                 positions = [int(c) % n_columns for c in wanted]
             elif isinstance(X, pd.DataFrame):
@@ -280,11 +274,6 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
                     f"Modality column {bad!r} cannot select from an array with {n_columns} "
                     "columns: use an integer position, or pass a DataFrame to select by name."
                 )
-        if isinstance(X, pd.DataFrame):
-            dup = X.columns.duplicated(keep=False)
-            dups = list(dict.fromkeys(X.columns[p] for p in positions if dup[p]))
-            if dups:
-                raise self._duplicate_error(dups)
         return positions
 
     def _values_at(self, X: Any, positions: list[int]) -> Any:
@@ -297,19 +286,10 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         """(values or None, presence mask, absent column names) of validated X."""
         n = X.shape[0]
         if self._by_name(X):
-            positions = []
-            absent = []
-            for label in self._fit_labels:
-                found = X.columns.get_indexer_for([label])
-                found = found[found >= 0]
-                if len(found) > 1:
-                    raise self._duplicate_error([label])
-                if len(found) == 0:
-                    absent.append(label)
-                else:
-                    positions.append(int(found[0]))
+            absent = [label for label in self._fit_labels if label not in X.columns]
             if absent:
                 return None, np.zeros(n, dtype=bool), absent
+            positions = [int(X.columns.get_loc(label)) for label in self._fit_labels]
         elif isinstance(X, pd.DataFrame):  # fitted on an array: as in fit
             positions = self._positions(X)
         else:
