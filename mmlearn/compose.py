@@ -414,6 +414,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             y = y if hasattr(y, "shape") else np.asarray(y)
             if y.ndim == 0 or y.shape[0] != n:
                 raise ValueError(f"X has {n} rows but y has {y.shape[0] if y.ndim else 0}; they must match.")
+        classes = None
         if is_classifier(self.estimator):
             if y is None:
                 raise ValueError(
@@ -424,7 +425,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             check_classification_targets(y_arr)
             if y_arr.ndim > 1 and y_arr.shape[1:] != (1,):
                 raise ValueError("Modality supports single-output classification only.")
-            self.classes_ = np.unique(y_arr.reshape(len(y_arr), -1)[:, 0]) if y_arr.ndim > 1 else np.unique(y_arr)
+            classes = np.unique(y_arr.reshape(len(y_arr), -1)[:, 0]) if y_arr.ndim > 1 else np.unique(y_arr)
         routed = {
             k: (np.asarray(v)[present] if _is_per_sample(v, n) else v)
             for k, v in self._fit_metadata(fit_params).items()
@@ -432,10 +433,15 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         y_present = None if y is None else y[present]
         estimator = clone(self.estimator)
         output = getattr(self, "_sklearn_output_config", {}).get("transform")
-        if output is not None:
+        if output is not None and hasattr(estimator, "set_output"):
             estimator.set_output(transform=output)
         with self._naming_rows(X, present):
             estimator.fit(values[present], y_present, **routed)
+        # fitted state only once the inner fit succeeded
+        if classes is not None:
+            self.classes_ = classes
+        elif hasattr(self, "classes_"):  # refitted with a non-classifier
+            del self.classes_
         self.estimator_ = estimator
         self._fit_positions = positions
         self._fit_labels = list(X.columns[positions]) if isinstance(X, pd.DataFrame) else None
@@ -582,7 +588,6 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         if method == "decision_function" and len(classes) == 2:
             return np.full(n, np.nan)
         return np.full((n, len(classes)), np.nan)
-
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
