@@ -321,9 +321,9 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         mask : ndarray of shape (n_samples,), dtype bool
             True where the column is present (not None / NaN / NA).
         """
-        X = self._as_table(X)
         if hasattr(self, "_fit_positions"):
-            return self._predict_selection(X)[1]
+            return self._predict_selection(self._validate(X, reset=False))[1]
+        X = self._as_table(X)
         return self._mask_of(self._values_at(X, self._positions(X)))
 
     # ---------------------------------------------------------- errors

@@ -510,3 +510,12 @@ def test_fit_and_predict_leave_inputs_alone():
     np.testing.assert_array_equal(y, y_before)
     np.testing.assert_array_equal(w, w_before)
     assert not hasattr(est[-1], "coef_") and est.get_params() == params_before
+
+
+def test_presence_mask_after_fit_checks_array_width():
+    rng = np.random.default_rng(0)
+    X, y = _frame(rng, n=12, missing=(3,))
+    m = _model(1).fit(X[["other", "vec"]].to_numpy(dtype=object), y)
+    with pytest.raises(ValueError, match="X has 1 features, but Modality is expecting 2"):
+        m.presence_mask(X[["vec"]].to_numpy(dtype=object))
+    assert list(np.flatnonzero(~m.presence_mask(X[["other", "vec"]].to_numpy(dtype=object)))) == [3]
