@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn import get_config as sklearn_get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.compose import ColumnTransformer
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._tables import label_text
 
 __all__ = ["Modality", "make_modality_pipeline", "make_early_fusion"]
 
 _MAX_ROWS_SHOWN = 10
+# How mmlearn.io and the extractors start a per-sample error message.
+_SAMPLE_PREFIX = re.compile(r"^sample \d+")
 
 
 def _estimator_has(attr: str):
@@ -31,10 +39,23 @@ def _estimator_has(attr: str):
     return check
 
 
-def _rows_text(rows: np.ndarray) -> str:
-    shown = ", ".join(str(int(r)) for r in rows[:_MAX_ROWS_SHOWN])
+def _can_set_output(self: "Modality") -> bool:
+    est = getattr(self, "estimator_", self.estimator)
+    return hasattr(est, "transform") and hasattr(est, "set_output")
+
+
+def _rows_text(rows: np.ndarray, index: pd.Index | None) -> str:
+    """``positions [3, 11]``, and for a DataFrame ``index labels ['a', 'b']``."""
+    shown = rows[:_MAX_ROWS_SHOWN]
     more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
-    return f"[{shown}{more}]"
+    text = f"positions [{', '.join(str(int(r)) for r in shown)}{more}]"
+    if index is not None:
+        text += f", index labels [{', '.join(label_text(index[r]) for r in shown)}{more}]"
+    return text
+
+
+def _is_position(c: Any, n_columns: int) -> bool:
+    return isinstance(c, (int, np.integer)) and not isinstance(c, bool) and -n_columns <= c < n_columns
 
 
 class Modality(MetaEstimatorMixin, BaseEstimator):
@@ -80,13 +101,48 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
 
     Notes
     -----
-    A value is missing when it is None, NaN or ``pd.NA``. At prediction time
-    :meth:`predict_proba`, :meth:`decision_function` and :meth:`transform`
-    return a row of NaN for every row whose modality is missing (for a
-    sparse ``transform`` output: a row of zeros), so that fusion can skip
-    it; :meth:`presence_mask` tells which rows those are. :meth:`predict`
-    raises instead, naming the rows. :meth:`score` scores the rows where the
-    modality is present.
+    **Missing values.** A value is missing when it is None, NaN or
+    ``pd.NA``. At prediction time :meth:`predict_proba`,
+    :meth:`decision_function` and :meth:`transform` return a row of NaN for
+    every row whose modality is missing (for a sparse ``transform`` output:
+    a row of zeros), so that fusion can skip it; :meth:`presence_mask` tells
+    which rows those are. :meth:`predict` raises instead, naming the rows.
+    :meth:`score` scores the rows where the modality is present. Because
+    :meth:`predict` does not accept missing values, the estimator's
+    ``allow_nan`` tag is False: NaN marks a missing modality, it is not a
+    value the inner estimator predicts from.
+
+    **Columns.** :meth:`fit` is strict: the column(s) must be in ``X`` (a
+    label of a DataFrame, or a position), and each must occur once. A
+    Modality fitted on a DataFrame then selects its columns *by name*: at
+    prediction time a DataFrame may hold its columns in another order, or
+    extra columns, and if a column of the modality is absent the modality is
+    missing in every row (:meth:`presence_mask` is all False). A 2-D array
+    is read by position, and must have the columns seen in :meth:`fit`. The
+    column names of a DataFrame must be unique, at fit and prediction time.
+
+    **Errors name the user's row.** When the inner estimator fails on one
+    sample (a corrupt audio file, an unreadable image) it sees only the
+    present rows; Modality restates the error with the row of ``X``: its
+    position and, for a DataFrame, its index label, and sets ``row_label``
+    and ``row_position`` on the exception (the original is its
+    ``__cause__``). For an array, ``row_label`` is the position.
+
+    **Metadata routing.** Without metadata routing, :meth:`fit` passes its
+    ``**fit_params`` to ``estimator.fit`` (``logisticregression__sample_weight``
+    for a pipeline). With ``sklearn.set_config(enable_metadata_routing=True)``
+    Modality is a router, like :class:`~sklearn.pipeline.Pipeline`: request
+    the metadata on the inner estimator
+    (``LogisticRegression().set_fit_request(sample_weight=True)``) and pass
+    ``sample_weight=...`` to the fusion, :func:`~sklearn.model_selection.cross_validate`
+    (``params=``) or Modality itself. Either way, per-sample metadata is
+    restricted to the rows where the modality is present. Modality consumes
+    ``sample_weight`` in :meth:`score` (``set_score_request``).
+
+    **Output containers.** For a transformer, :meth:`set_output` configures
+    the fitted clone; with ``transform="pandas"`` :meth:`transform` returns
+    a DataFrame with the index of ``X`` and the inner feature names, NaN in
+    the rows where the modality is missing.
 
     Columns of :meth:`predict_proba` follow ``classes_``: a class that the
     inner estimator never saw gets probability 0 (and the row's lowest
@@ -111,6 +167,21 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
     array([ True, False,  True,  True])
     >>> np.isnan(m.predict_proba(X)[1]).all()
     np.True_
+
+    A table without the column: the modality is missing in every row.
+
+    >>> m.presence_mask(X.drop(columns="pixels").assign(text="hi"))
+    array([False, False, False, False])
+
+    A transformer with pandas output keeps the table's index:
+
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> T = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [0.0, 1.0, 2.0]}, index=["x", "y", "z"])
+    >>> Modality(["a", "b"], StandardScaler()).set_output(transform="pandas").fit_transform(T)
+         a    b
+    x -1.0 -1.0
+    y  NaN  NaN
+    z  1.0  1.0
     """
 
     def __init__(self, column: Any, estimator: Any):
@@ -118,72 +189,126 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         self.estimator = estimator
 
     # ---------------------------------------------------------- selection
-    def _validate(self, X: Any, *, reset: bool) -> Any:
-        if not isinstance(X, pd.DataFrame):
-            if not hasattr(X, "shape") or getattr(X, "ndim", 2) != 2:
-                try:
-                    X = np.asarray(X)
-                except ValueError:
-                    X = np.asarray(X, dtype=object)
-            if sp.issparse(X):
-                raise TypeError("Modality does not accept sparse input; pass a DataFrame or a 2-D array.")
-            if X.ndim != 2:
-                raise ValueError(
-                    f"Modality expects a DataFrame or a 2-D array (one column per modality), "
-                    f"got an array of shape {X.shape}. Reshape your data, e.g. with "
-                    "X.reshape(-1, 1) for a single column."
-                )
-        validate_data(self, X, reset=reset, skip_check_array=True)
-        if X.shape[1] == 0:
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
-            )
-        if _num_samples(X) == 0:
-            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
-        return X
+    def _single(self) -> bool:
+        """True when the inner estimator gets a 1-D sequence (one column)."""
+        return not isinstance(self.column, (list, tuple, slice))
 
     def _columns(self) -> list:
         return list(self.column) if isinstance(self.column, (list, tuple)) else [self.column]
 
-    def _select(self, X: Any) -> Any:
-        """Return the modality's values: a 1-D Series / array, or a 2-D table."""
-        if isinstance(self.column, slice):
-            return X.iloc[:, self.column] if isinstance(X, pd.DataFrame) else X[:, self.column]
-        cols = self._columns()
+    def _as_table(self, X: Any) -> Any:
+        """DataFrames (unique column names) and 2-D arrays as they are; other array-likes as an ndarray."""
         if isinstance(X, pd.DataFrame):
-            if all(c in X.columns for c in cols):
-                return X[self.column]
-            if all(isinstance(c, (int, np.integer)) and -X.shape[1] <= c < X.shape[1] for c in cols):
-                return X.iloc[:, self.column]
-            absent = [c for c in cols if c not in X.columns]
-            raise ValueError(
-                f"Modality column(s) {absent!r} not found in X; its columns are "
-                f"{list(X.columns)!r}."
-            )
-        for c in cols:
-            if not isinstance(c, (int, np.integer)) or not -X.shape[1] <= c < X.shape[1]:
+            if not X.columns.is_unique:
+                names = list(X.columns[X.columns.duplicated()].unique())
                 raise ValueError(
-                    f"Modality column {c!r} cannot select from an array with {X.shape[1]} "
+                    f"X has duplicate column name(s) {names!r}; Modality {self.column!r} selects "
+                    "columns by name, so each name must occur once. Rename or drop the duplicates."
+                )
+            return X
+        if sp.issparse(X):
+            raise TypeError("Modality does not accept sparse input; pass a DataFrame or a 2-D array.")
+        if not hasattr(X, "shape") or getattr(X, "ndim", 2) != 2:
+            try:
+                X = np.asarray(X)
+            except ValueError:  # ragged rows
+                X = np.asarray(X, dtype=object)
+        if X.ndim != 2:
+            raise ValueError(
+                f"Modality expects a DataFrame or a 2-D array (one column per modality), "
+                f"got an array of shape {X.shape}. Reshape your data, e.g. with "
+                "X.reshape(-1, 1) for a single column."
+            )
+        return X
+
+    def _by_name(self, X: Any) -> bool:
+        """Whether prediction-time selection is by column name."""
+        return isinstance(X, pd.DataFrame) and getattr(self, "_fit_labels", None) is not None
+
+    def _validate(self, X: Any, *, reset: bool) -> Any:
+        X = self._as_table(X)
+        if reset or not self._by_name(X):
+            # By name, other columns and their order do not matter, so
+            # sklearn's feature-name and column-count checks do not apply.
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[1] == 0:
+                raise ValueError(
+                    f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
+                )
+        if X.shape[0] == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+        return X
+
+    def _positions(self, X: Any) -> list[int]:
+        """Positions of the modality's columns in X, by the rules of :meth:`fit`."""
+        n_columns = X.shape[1]
+        if isinstance(self.column, slice):
+            positions = list(range(n_columns))[self.column]
+            if not positions:
+                raise ValueError(f"Modality column {self.column!r} selects no column of X ({n_columns} columns).")
+        else:
+            wanted = self._columns()
+            if not wanted:
+                raise ValueError("Modality column is an empty list; name at least one column.")
+            try:
+                by_label = isinstance(X, pd.DataFrame) and all(c in X.columns for c in wanted)
+            except TypeError as exc:  # unhashable column spec
+                raise ValueError(
+                    f"Modality column must be a column label, a position, a list of them or a "
+                    f"slice; got {self.column!r}."
+                ) from exc
+            if by_label:
+                positions = [int(X.columns.get_loc(c)) for c in wanted]
+            elif all(_is_position(c, n_columns) for c in wanted):
+                positions = [int(c) % n_columns for c in wanted]
+            elif isinstance(X, pd.DataFrame):
+                absent = [c for c in wanted if c not in X.columns]
+                raise ValueError(
+                    f"Modality column(s) {absent!r} not found in X; its columns are "
+                    f"{list(X.columns)!r}."
+                )
+            else:
+                bad = next(c for c in wanted if not _is_position(c, n_columns))
+                raise ValueError(
+                    f"Modality column {bad!r} cannot select from an array with {n_columns} "
                     "columns: use an integer position, or pass a DataFrame to select by name."
                 )
-        return X[:, self.column]
+        return positions
+
+    def _values_at(self, X: Any, positions: list[int]) -> Any:
+        """The modality's values: a 1-D Series / array, or a 2-D table."""
+        if isinstance(X, pd.DataFrame):
+            return X.iloc[:, positions[0]] if self._single() else X.iloc[:, positions]
+        return X[:, positions[0]] if self._single() else X[:, positions]
+
+    def _predict_selection(self, X: Any) -> tuple[Any, np.ndarray, list]:
+        """(values or None, presence mask, absent column names) of validated X."""
+        n = X.shape[0]
+        if self._by_name(X):
+            absent = [label for label in self._fit_labels if label not in X.columns]
+            if absent:
+                return None, np.zeros(n, dtype=bool), absent
+            positions = [int(X.columns.get_loc(label)) for label in self._fit_labels]
+        elif isinstance(X, pd.DataFrame):  # fitted on an array: as in fit
+            positions = self._positions(X)
+        else:
+            positions = self._fit_positions
+        values = self._values_at(X, positions)
+        return values, self._mask_of(values), []
 
     @staticmethod
     def _mask_of(values: Any) -> np.ndarray:
-        missing = pd.isna(values)
-        missing = np.asarray(missing)
+        missing = np.asarray(pd.isna(values))
         if missing.ndim == 2:
             missing = missing.any(axis=1)
         return ~missing
 
-    @staticmethod
-    def _take(values: Any, mask: np.ndarray) -> Any:
-        if isinstance(values, (pd.Series, pd.DataFrame)):
-            return values[mask]
-        return values[mask]
-
     def presence_mask(self, X: Any) -> np.ndarray:
         """Return which rows of ``X`` have this modality.
+
+        Before :meth:`fit` the column(s) must be in ``X``; after it, the
+        prediction-time rules apply (see Notes): a DataFrame without the
+        column has the modality in no row.
 
         Parameters
         ----------
@@ -195,22 +320,79 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         mask : ndarray of shape (n_samples,), dtype bool
             True where the column is present (not None / NaN / NA).
         """
-        X = X if isinstance(X, pd.DataFrame) or hasattr(X, "shape") else np.asarray(X, dtype=object)
-        return self._mask_of(self._select(X))
+        if hasattr(self, "_fit_positions"):
+            return self._predict_selection(self._validate(X, reset=False))[1]
+        X = self._as_table(X)
+        return self._mask_of(self._values_at(X, self._positions(X)))
+
+    # ---------------------------------------------------------- errors
+    def _user_position(self, X: Any, present: np.ndarray | None, sample_index: Any) -> int | None:
+        """Position in X of the ``sample_index``-th present row, or None."""
+        try:
+            rows = np.flatnonzero(present if present is not None else self.presence_mask(X))
+            i = int(sample_index)
+            return int(rows[i]) if 0 <= i < len(rows) else None
+        except Exception:
+            return None
+
+    @contextmanager
+    def _naming_rows(self, X: Any, present: np.ndarray | None = None) -> Iterator[None]:
+        """Restate per-sample errors of the inner estimator in terms of X's rows.
+
+        Extractors tag such errors with ``sample_index``: a position among the
+        present rows they were given. ``present`` is the mask of those rows
+        (recomputed from the fitted selection when None).
+        """
+        try:
+            yield
+        except Exception as exc:
+            i = getattr(exc, "sample_index", None)
+            if i is None:
+                raise
+            position = self._user_position(X, present, i)
+            if position is None:  # an index we cannot map: leave the error as it is
+                raise
+            index = X.index if isinstance(X, pd.DataFrame) else None
+            label = position if index is None else index[position]
+            label = label.item() if isinstance(label, np.generic) else label
+            where = f"row {position}" if index is None else f"row {position} (index label {label_text(label)})"
+            where += f" of column {self.column!r}"
+            old = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+            message, found = _SAMPLE_PREFIX.subn(where, old, count=1)
+            if not found:
+                message = f"{where}: {old}"
+            try:
+                new = type(exc)(message)
+                same = new.args == (message,)
+            except Exception:
+                same = False
+            if not same:  # an exception type that takes other arguments
+                exc.row_label, exc.row_position = label, position
+                exc.add_note(f"(at {where})")
+                raise
+            new.row_label, new.row_position = label, position
+            raise new from exc
 
     # ---------------------------------------------------------- fitting
+    def _fit_metadata(self, fit_params: dict) -> dict:
+        if sklearn_get_config().get("enable_metadata_routing", False):
+            return dict(process_routing(self, "fit", **fit_params).estimator.fit)
+        return dict(fit_params)
+
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> "Modality":
         """Fit a clone of ``estimator`` on the rows where the modality is present.
 
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_columns)
-            The multimodal table.
+            The multimodal table. Its modality column(s) must be present.
         y : array-like of shape (n_samples,), default=None
             Targets, for the whole table.
         **fit_params : dict
-            Passed to ``estimator.fit``; array-likes of length ``n_samples``
-            (such as ``sample_weight``) are restricted to the present rows.
+            Passed to ``estimator.fit`` (with metadata routing enabled: the
+            metadata the inner estimator requested). Array-likes of length
+            ``n_samples`` (such as ``sample_weight``) are restricted to the
+            present rows.
 
         Returns
         -------
@@ -218,20 +400,20 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             The fitted meta-estimator.
         """
         X = self._validate(X, reset=True)
-        n = _num_samples(X)
-        values = self._select(X)
+        n = X.shape[0]
+        positions = self._positions(X)
+        values = self._values_at(X, positions)
         present = self._mask_of(values)
         if not present.any():
             raise ValueError(
-                f"Modality {self.column!r} is missing in every one of the {n} training "
-                "rows; there is nothing to fit it on."
+                f"Modality {self.column!r} is missing (None/NaN/NA) in every one of the {n} "
+                "training rows; there is nothing to fit it on."
             )
         if y is not None:
-            y = np.asarray(y) if not hasattr(y, "shape") else y
-            if _num_samples(y) != n:
-                raise ValueError(
-                    f"X has {n} rows but y has {_num_samples(y)}; they must match."
-                )
+            y = y if hasattr(y, "shape") else np.asarray(y)
+            if y.ndim == 0 or y.shape[0] != n:
+                raise ValueError(f"X has {n} rows but y has {y.shape[0] if y.ndim else 0}; they must match.")
+        classes = None
         if is_classifier(self.estimator):
             if y is None:
                 raise ValueError(
@@ -242,24 +424,99 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             check_classification_targets(y_arr)
             if y_arr.ndim > 1 and y_arr.shape[1:] != (1,):
                 raise ValueError("Modality supports single-output classification only.")
-            self.classes_ = np.unique(y_arr.reshape(len(y_arr), -1)[:, 0]) if y_arr.ndim > 1 else np.unique(y_arr)
+            classes = np.unique(y_arr.reshape(len(y_arr), -1)[:, 0]) if y_arr.ndim > 1 else np.unique(y_arr)
         routed = {
-            k: (self._take(np.asarray(v), present) if _is_per_sample(v, n) else v)
-            for k, v in fit_params.items()
+            k: (np.asarray(v)[present] if _is_per_sample(v, n) else v)
+            for k, v in self._fit_metadata(fit_params).items()
         }
-        y_present = None if y is None else (y[present] if isinstance(y, (pd.Series, pd.DataFrame, np.ndarray)) else np.asarray(y)[present])
-        self.estimator_ = clone(self.estimator)
-        self.estimator_.fit(self._take(values, present), y_present, **routed)
+        y_present = None if y is None else y[present]
+        estimator = clone(self.estimator)
+        output = getattr(self, "_sklearn_output_config", {}).get("transform")
+        if output is not None and hasattr(estimator, "set_output"):
+            estimator.set_output(transform=output)
+        with self._naming_rows(X, present):
+            estimator.fit(values[present], y_present, **routed)
+        # fitted state only once the inner fit succeeded
+        if classes is not None:
+            self.classes_ = classes
+        elif hasattr(self, "classes_"):  # refitted with a non-classifier
+            del self.classes_
+        self.estimator_ = estimator
+        self._fit_positions = positions
+        self._fit_labels = list(X.columns[positions]) if isinstance(X, pd.DataFrame) else None
         self.n_present_fit_ = int(present.sum())
+        return self
+
+    def get_metadata_routing(self) -> MetadataRouter:
+        """Route ``fit`` metadata to the inner estimator.
+
+        ``sample_weight`` of :meth:`score` is Modality's own
+        (``set_score_request``). See the Notes of :class:`Modality`.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                estimator=self.estimator,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit").add(caller="fit_transform", callee="fit"),
+            )
+        )
+
+    @available_if(_can_set_output)
+    def set_output(self, *, transform: str | None = None) -> "Modality":
+        """Set the output container of :meth:`transform` and :meth:`fit_transform`.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas"}, default=None
+            ``"pandas"``: a DataFrame with the index of ``X`` and the
+            columns of :meth:`get_feature_names_out`, NaN in the rows where
+            the modality is missing; ``"default"``: what the inner estimator
+            returns; None: unchanged. Applied to the fitted clone of
+            ``estimator`` (``estimator`` itself is left as it is).
+
+        Returns
+        -------
+        self : Modality
+            This estimator.
+        """
+        if transform is None:
+            return self
+        if transform not in ("default", "pandas"):
+            raise ValueError(
+                f"Modality.set_output supports transform='default' or 'pandas', got {transform!r} "
+                "(a polars frame has no index to keep the rows of X)."
+            )
+        self._sklearn_output_config = {"transform": transform}
+        if hasattr(self, "estimator_"):
+            self.estimator_.set_output(transform=transform)
         return self
 
     # ---------------------------------------------------------- prediction
     def _present_values(self, X: Any) -> tuple[Any, np.ndarray, int]:
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        values = self._select(X)
-        present = self._mask_of(values)
-        return self._take(values, present), present, _num_samples(X)
+        values, present, _ = self._predict_selection(X)
+        return (None if values is None else values[present]), present, X.shape[0]
+
+    def _missing_error(self, X: Any, present: np.ndarray, absent: list, what: str) -> ValueError:
+        n = len(present)
+        if absent:
+            return ValueError(
+                f"Modality {self.column!r}: column(s) {absent!r} not in X, so the modality is "
+                f"missing in all {n} rows; {what}"
+            )
+        rows = np.flatnonzero(~present)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return ValueError(
+            f"Modality {self.column!r} is missing (None/NaN/NA) in {len(rows)} of {n} rows "
+            f"({_rows_text(rows, index)}); {what}"
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict with the inner estimator; every row must have the modality.
@@ -277,18 +534,21 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            Naming the rows where the modality is missing: use
-            :meth:`presence_mask` to select the others, or a fusion estimator.
+            Naming the rows where the modality is missing (positions and
+            index labels): use :meth:`presence_mask` to select the others,
+            or a fusion estimator.
         """
-        values, present, n = self._present_values(X)
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        values, present, absent = self._predict_selection(X)
         if not present.all():
-            rows = np.flatnonzero(~present)
-            raise ValueError(
-                f"Modality {self.column!r} is missing in {len(rows)} of {n} rows "
-                f"{_rows_text(rows)}, so they cannot be predicted from it alone; select "
-                "the rows of presence_mask(X), or use a fusion estimator."
+            raise self._missing_error(
+                X, present, absent,
+                "they cannot be predicted from it alone: select the rows of presence_mask(X), "
+                "or use a fusion estimator.",
             )
-        return self.estimator_.predict(values)
+        with self._naming_rows(X, present):
+            return self.estimator_.predict(values)
 
     def _aligned(self, method: str, X: Any) -> np.ndarray:
         # one class-alignment convention for Modality and fusion
@@ -316,11 +576,23 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Rows where the modality is missing are all NaN.
         """
-        return self._aligned("predict_proba", X)
+        with self._naming_rows(X):
+            return self._aligned("predict_proba", X)
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log of :meth:`predict_proba`; NaN rows where the modality is missing."""
+        """Log of :meth:`predict_proba`; NaN rows where the modality is missing.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_columns)
+            The multimodal table.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Rows where the modality is missing are all NaN.
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -340,7 +612,8 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             than ``classes_`` the output has one column per class and the
             unseen classes get the row's lowest score.
         """
-        return self._aligned("decision_function", X)
+        with self._naming_rows(X):
+            return self._aligned("decision_function", X)
 
     @available_if(_estimator_has("transform"))
     def transform(self, X: Any) -> Any:
@@ -353,15 +626,23 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
 
         Returns
         -------
-        Xt : ndarray or sparse matrix of shape (n_samples, n_features_out)
-            Features of the present rows.
+        Xt : ndarray, sparse matrix or DataFrame of shape (n_samples, n_features_out)
+            Features of the present rows. A DataFrame (see :meth:`set_output`)
+            has the index of ``X`` (a RangeIndex for an array).
         """
-        values, present, n = self._present_values(X)
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        values, present, absent = self._predict_selection(X)
+        n = X.shape[0]
         if not present.any():
-            raise ValueError(
-                f"Modality {self.column!r} is missing in all {n} rows; there is nothing to transform."
-            )
-        Xt = self.estimator_.transform(values)
+            raise self._missing_error(X, present, absent, "there is nothing to transform.")
+        with self._naming_rows(X, present):
+            Xt = self.estimator_.transform(values[present])
+        if isinstance(Xt, pd.DataFrame):
+            index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(n)
+            # Place by position: the index of X may repeat labels.
+            out = Xt.set_axis(np.flatnonzero(present), axis=0).reindex(np.arange(n))
+            return out.set_axis(index, axis=0)
         if present.all():
             return Xt
         if sp.issparse(Xt):
@@ -375,12 +656,38 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
 
     @available_if(_estimator_has("transform"))
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
-        """Fit, then :meth:`transform` the same rows."""
+        """Fit, then :meth:`transform` the same rows.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_columns)
+            The multimodal table.
+        y : array-like of shape (n_samples,), default=None
+            Targets, if the inner estimator uses them.
+        **fit_params : dict
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        Xt : ndarray, sparse matrix or DataFrame of shape (n_samples, n_features_out)
+            As :meth:`transform` returns it.
+        """
         return self.fit(X, y, **fit_params).transform(X)
 
     @available_if(_estimator_has("get_feature_names_out"))
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Feature names of the inner estimator's output."""
+        """Feature names of the inner estimator's output.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored; the inner estimator names its own output.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The inner estimator's output feature names.
+        """
         check_is_fitted(self)
         return self.estimator_.get_feature_names_out()
 
@@ -400,16 +707,23 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         score : float
+            The score on the rows where the modality is present.
         """
-        values, present, n = self._present_values(X)
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        values, present, absent = self._predict_selection(X)
+        n = X.shape[0]
         if not present.any():
-            raise ValueError(f"Modality {self.column!r} is missing in all {n} rows; cannot score.")
-        y = np.asarray(y)[present]
+            raise self._missing_error(X, present, absent, "cannot score.")
+        y = np.asarray(y)
+        if y.ndim == 0 or y.shape[0] != n:
+            raise ValueError(f"X has {n} rows but y has {y.shape[0] if y.ndim else 0}; they must match.")
         sw = None if sample_weight is None else np.asarray(sample_weight)[present]
-        y_pred = self.estimator_.predict(values)
+        with self._naming_rows(X, present):
+            y_pred = self.estimator_.predict(values[present])
         if is_classifier(self):
-            return float(accuracy_score(y, y_pred, sample_weight=sw))
-        return float(r2_score(y, y_pred, sample_weight=sw))
+            return float(accuracy_score(y[present], y_pred, sample_weight=sw))
+        return float(r2_score(y[present], y_pred, sample_weight=sw))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -419,7 +733,9 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         tags.regressor_tags = inner.regressor_tags
         tags.transformer_tags = inner.transformer_tags
         tags.target_tags = inner.target_tags
-        tags.input_tags.allow_nan = True  # NaN in the column means "missing"
+        # NaN marks a missing modality: fit skips those rows, predict_proba /
+        # transform give NaN rows, but predict raises; so NaN is not "allowed".
+        tags.input_tags.allow_nan = False
         tags.input_tags.string = inner.input_tags.string
         tags.input_tags.sparse = False
         return tags

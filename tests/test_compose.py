@@ -12,17 +12,19 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mmlearn.compose import Modality, make_early_fusion, make_modality_pipeline
 
-# check_estimators_pickle injects NaN into X when a tag says NaN is allowed;
-# for Modality NaN in its column means "modality missing", so the check's
-# predict() on those rows raises by design (pickling is tested below).
+# Modality's allow_nan tag is False (its predict raises on a missing
+# modality), so sklearn runs check_estimators_nan_inf: that check wants fit
+# to raise on NaN, but for Modality NaN in its column means "missing" and fit
+# skips those rows by design. Strict: the check must keep failing.
 _EXPECTED = {
-    "check_estimators_pickle": "NaN in the modality column means 'missing'; predict on those rows raises by design",
+    "check_estimators_nan_inf": "NaN in the modality column means 'missing': fit skips those rows instead of raising",
 }
 
 
 @parametrize_with_checks(
     [Modality(slice(None), LogisticRegression()), Modality(slice(None), Ridge())],
     expected_failed_checks=lambda est: _EXPECTED,
+    xfail_strict=True,
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
@@ -75,7 +77,7 @@ def test_predict_names_missing_rows():
     rng = np.random.default_rng(0)
     X, y = _frame(rng, missing=(3, 11))
     m = _model().fit(X, y)
-    with pytest.raises(ValueError, match=r"'vec' is missing in 2 of 60 rows \[3, 11\]"):
+    with pytest.raises(ValueError, match=r"'vec' is missing \(None/NaN/NA\) in 2 of 60 rows \(positions \[3, 11\], index labels \[3, 11\]\)"):
         m.predict(X)
     present = m.presence_mask(X)
     assert m.predict(X[present]).shape == (58,)
@@ -103,7 +105,7 @@ def test_proba_columns_follow_all_classes_even_when_one_is_absent():
 def test_all_missing_fit_and_wrong_column_raise():
     rng = np.random.default_rng(0)
     X, y = _frame(rng, n=6, missing=range(6))
-    with pytest.raises(ValueError, match="missing in every one of the 6 training rows"):
+    with pytest.raises(ValueError, match=r"missing \(None/NaN/NA\) in every one of the 6 training rows"):
         _model().fit(X, y)
     with pytest.raises(ValueError, match=r"column\(s\) \['audio'\] not found in X; its columns are \['vec', 'other'\]"):
         _model("audio").fit(X, y)
@@ -184,3 +186,337 @@ def test_early_fusion_helper():
     y = (X["a"] + X["b"] > 0).astype(int)
     model = make_early_fusion((StandardScaler(), ["a"]), (StandardScaler(), ["b"]), final_estimator=LogisticRegression())
     assert model.fit(X, y).score(X, y) > 0.9
+
+
+# ------------------------------------------------ metadata routing (10.5)
+def _two_modalities(rng, n=60):
+    y = np.arange(n) % 2
+    X = pd.DataFrame({"a": rng.normal(size=n) + y, "b": rng.normal(size=n) + 0.5 * y})
+    X.loc[[3, 8, 20, n - 5], "a"] = np.nan
+    return X, y
+
+
+def test_routing_sample_weight_through_fusion_in_cross_validate():
+    import sklearn
+    from sklearn.model_selection import KFold, cross_validate
+
+    from mmlearn.fusion import VotingFusionClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = _two_modalities(rng)
+    w = rng.uniform(0.05, 3.0, size=len(y))
+
+    def fusion(request):
+        lr = LogisticRegression
+        return VotingFusionClassifier([
+            ("a", Modality(["a"], lr().set_fit_request(sample_weight=True) if request else lr())),
+            ("b", Modality(["b"], lr().set_fit_request(sample_weight=True) if request else lr())),
+        ])
+
+    cv = KFold(3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        res = cross_validate(
+            fusion(True), X, y, cv=cv,
+            params={"sample_weight": w}, return_estimator=True, error_score="raise",
+        )
+    for k, (train, test) in enumerate(cv.split(X)):
+        got = res["estimator"][k]
+        # oracle 1: each member is a LogisticRegression fitted with the
+        # weights of the training rows where its column is present
+        for col in ("a", "b"):
+            Xt = X.iloc[train][[col]]
+            keep = Xt[col].notna().to_numpy()
+            ref = LogisticRegression().fit(Xt[keep], y[train][keep], sample_weight=w[train][keep])
+            inner = got.named_estimators_[col].estimator_
+            np.testing.assert_allclose(inner.coef_, ref.coef_, rtol=1e-6)
+            np.testing.assert_allclose(inner.intercept_, ref.intercept_, rtol=1e-6)
+        # oracle 2: the fusion fitted by hand with the weights, without routing
+        hand = fusion(False).fit(X.iloc[train], y[train], sample_weight=w[train])
+        np.testing.assert_allclose(got.predict_proba(X.iloc[test]), hand.predict_proba(X.iloc[test]))
+        # and the weights matter
+        plain = fusion(False).fit(X.iloc[train], y[train])
+        assert not np.allclose(plain.named_estimators_["a"].estimator_.coef_, got.named_estimators_["a"].estimator_.coef_)
+
+
+def test_routing_unrequested_weight_raises_sklearn_error():
+    import sklearn
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.model_selection import cross_validate
+
+    from mmlearn.fusion import VotingFusionClassifier
+
+    rng = np.random.default_rng(1)
+    X, y = _two_modalities(rng, n=30)
+    w = np.ones(len(y))
+    fusion = VotingFusionClassifier([("a", Modality(["a"], LogisticRegression())), ("b", Modality(["b"], LogisticRegression()))])
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(UnsetMetadataPassedError, match=r"LogisticRegression.fit, which is used within Modality.fit"):
+            Modality(["a"], LogisticRegression()).fit(X, y, sample_weight=w)
+        with pytest.raises(UnsetMetadataPassedError, match=r"\[sample_weight\] are passed but are not explicitly set"):
+            cross_validate(fusion, X, y, cv=3, params={"sample_weight": w}, error_score="raise")
+
+
+def test_routing_through_a_pipeline_matches_unrouted_step_keys():
+    import sklearn
+
+    rng = np.random.default_rng(0)
+    X, y = _frame(rng, missing=(0, 4, 9))
+    w = rng.uniform(0.1, 2, size=60)
+    unrouted = _model().fit(X, y, logisticregression__sample_weight=w)
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed_model = Modality("vec", make_pipeline(
+            FunctionTransformer(_stack), LogisticRegression().set_fit_request(sample_weight=True)))
+        routed_model.fit(X, y, sample_weight=w)
+        routing = routed_model.get_metadata_routing()
+    assert routing.consumes("fit", ["sample_weight"]) == {"sample_weight"}
+    np.testing.assert_allclose(routed_model.predict_proba(X), unrouted.predict_proba(X))
+    unweighted = _model().fit(X, y)
+    assert not np.allclose(unweighted.predict_proba(X)[1], unrouted.predict_proba(X)[1])
+
+
+# ------------------------------------------------------ set_output (10.5)
+def test_set_output_pandas_keeps_index_and_names():
+    import sklearn
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=8), "b": rng.normal(size=8), "c": list("abcdefgh")},
+                     index=[f"r{i}" for i in range(8)])
+    X.loc[["r2", "r5"], "a"] = np.nan
+    before = X.copy()
+    scaler = StandardScaler()
+    m = Modality(["a", "b"], scaler).set_output(transform="pandas")
+    out = m.fit_transform(X)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.index) == list(X.index) and list(out.columns) == ["a", "b"]
+    present = X[["a", "b"]].notna().all(axis=1).to_numpy()
+    assert out.loc[["r2", "r5"]].isna().all().all()
+    ref = StandardScaler().fit_transform(X.loc[present, ["a", "b"]])
+    np.testing.assert_allclose(out[present].to_numpy(), ref)
+    np.testing.assert_allclose(m.transform(X).to_numpy(), out.to_numpy())
+    pd.testing.assert_frame_equal(X, before)  # input untouched
+    assert not hasattr(scaler, "_sklearn_output_config")  # user's estimator untouched
+    assert isinstance(clone(m).fit(X).transform(X), pd.DataFrame)  # clone keeps the config
+    # back to default after fit: arrays again, same numbers
+    arr = m.set_output(transform="default").transform(X)
+    assert isinstance(arr, np.ndarray)
+    np.testing.assert_allclose(arr, out.to_numpy())
+    # sklearn's global setting gives the same frame
+    with sklearn.config_context(transform_output="pandas"):
+        glob = Modality(["a", "b"], StandardScaler()).fit(X).transform(X)
+    pd.testing.assert_frame_equal(glob, out)
+    # array input: a RangeIndex
+    arr_out = Modality([0, 1], StandardScaler()).set_output(transform="pandas").fit_transform(X[["a", "b"]].to_numpy())
+    assert list(arr_out.index) == list(range(8)) and np.isnan(arr_out.iloc[2]).all()
+
+
+def test_set_output_only_for_transformers_and_known_containers():
+    assert not hasattr(Modality("a", LogisticRegression()), "set_output")
+    with pytest.raises(ValueError, match="supports transform='default' or 'pandas', got 'polars'"):
+        Modality("a", StandardScaler()).set_output(transform="polars")
+    m = Modality("a", StandardScaler())
+    assert m.set_output(transform=None) is m and not hasattr(m, "_sklearn_output_config")
+
+
+# --------------------------------------------- column rules at predict (10.6)
+def test_predict_selects_by_name_reordered_and_extra_columns():
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X, y = _frame(rng, missing=(2,))
+    m = _model().fit(X, y)
+    ref = m.predict_proba(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no feature-name warning either
+        np.testing.assert_array_equal(m.predict_proba(X[["other", "vec"]]), ref)
+        np.testing.assert_array_equal(m.predict_proba(X.assign(extra=1.0, more="x")), ref)
+        np.testing.assert_array_equal(m.presence_mask(X[["other", "vec"]]), m.presence_mask(X))
+    # a position given at fit means the column that was at that position
+    by_pos = _model(0).fit(X, y)
+    np.testing.assert_array_equal(by_pos.predict_proba(X[["other", "vec"]]), ref)
+    # an array is read by position, as fitted (sklearn warns about the names)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        np.testing.assert_array_equal(m.predict_proba(X.to_numpy(dtype=object)), ref)
+
+
+def test_predict_absent_column_means_missing_everywhere():
+    rng = np.random.default_rng(0)
+    X, y = _frame(rng, n=12)
+    X.index = [f"s{i}" for i in range(12)]
+    m = _model().fit(X, y)
+    no_vec = X.drop(columns="vec")
+    assert not m.presence_mask(no_vec).any()
+    proba = m.predict_proba(no_vec)
+    assert proba.shape == (12, 3) and np.isnan(proba).all()
+    assert np.isnan(m.decision_function(no_vec)).all()
+    with pytest.raises(ValueError, match=r"column\(s\) \['vec'\] not in X, so the modality is missing in all 12 rows"):
+        m.predict(no_vec)
+    # a table with only some rows still works the same way
+    np.testing.assert_array_equal(m.predict_proba(X.iloc[:3]), m.predict_proba(X)[:3])
+    # fit stays strict
+    with pytest.raises(ValueError, match=r"column\(s\) \['vec'\] not found in X"):
+        _model().fit(no_vec, y)
+
+
+def test_duplicate_column_names_raise_at_fit_and_predict():
+    rng = np.random.default_rng(0)
+    X, y = _frame(rng, n=12)
+    dup = pd.concat([X, X[["vec"]]], axis=1)
+    with pytest.raises(ValueError, match=r"duplicate column name\(s\) \['vec'\]"):
+        _model().fit(dup, y)
+    with pytest.raises(ValueError, match=r"duplicate column name\(s\) \['vec'\]"):
+        _model(slice(0, 3)).fit(dup, y)
+    m = _model().fit(X, y)
+    with pytest.raises(ValueError, match=r"duplicate column name\(s\) \['vec'\]"):
+        m.predict_proba(dup)
+    # any repeated name, as sklearn's own fit-time check has it
+    other_dup = pd.concat([X, X[["other"]]], axis=1)
+    with pytest.raises(ValueError, match=r"duplicate column name\(s\) \['other'\]"):
+        m.predict_proba(other_dup)
+    with pytest.raises(ValueError, match=r"duplicate column name\(s\) \['other'\]"):
+        _model().fit(other_dup, y)
+
+
+# ------------------------------------------ errors name the user's row (10.8)
+def _wav_table(tmp_path, n=12, missing=(2, 5), bad=9):
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(n):
+        path = tmp_path / f"clip_{i:03d}.wav"
+        if i == bad:
+            path.write_bytes(b"RIFF\x00\x00junk that is not audio")
+        else:
+            freq = 300 if i % 2 else 900
+            t = np.arange(2000) / 8000
+            sf.write(path, (0.5 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.normal(size=t.size)).astype(np.float32), 8000)
+        paths.append(None if i in missing else str(path))
+    X = pd.DataFrame({"audio": paths, "x": rng.normal(size=n)}, index=[f"clip_{i:03d}" for i in range(n)])
+    return X, np.arange(n) % 2
+
+
+def _audio_model():
+    from mmlearn.features import MFCCFeatures
+
+    return make_modality_pipeline("audio", MFCCFeatures(sr=8000, n_fft=256, hop_length=128, n_mels=20), LogisticRegression())
+
+
+def test_corrupt_wav_names_the_users_row_in_fit(tmp_path):
+    X, y = _wav_table(tmp_path)
+    with pytest.raises(ValueError, match=r"^row 9 \(index label 'clip_009'\) of column 'audio' \('.*clip_009.wav'\): could not be decoded as audio") as info:
+        _audio_model().fit(X, y)
+    err = info.value
+    assert err.row_label == "clip_009" and err.row_position == 9
+    assert "sample 7" not in str(err)
+    # the original (7th of the present rows) is the cause
+    assert err.__cause__ is not None and err.__cause__.sample_index == 7
+
+
+def test_corrupt_wav_names_the_users_row_in_predict(tmp_path):
+    X, y = _wav_table(tmp_path)
+    good = X.drop(index="clip_009")
+    m = _audio_model().fit(good, np.delete(y, 9))
+    for method in ("predict_proba", "decision_function"):
+        with pytest.raises(ValueError, match=r"^row 9 \(index label 'clip_009'\) of column 'audio'") as info:
+            getattr(m, method)(X)
+        assert info.value.row_label == "clip_009" and info.value.row_position == 9
+    present = m.presence_mask(X)
+    with pytest.raises(ValueError, match=r"^row 7 \(index label 'clip_009'\)") as info:
+        m.predict(X[present])  # row 7 of the table given to predict
+    assert info.value.row_position == 7 and info.value.row_label == "clip_009"
+
+
+def test_corrupt_wav_names_the_users_row_through_fusion(tmp_path):
+    from mmlearn.fusion import VotingFusionClassifier
+
+    X, y = _wav_table(tmp_path)
+    fusion = VotingFusionClassifier([("audio", _audio_model()), ("x", Modality(["x"], LogisticRegression()))])
+    with pytest.raises(ValueError, match=r"row 9 \(index label 'clip_009'\) of column 'audio'") as info:
+        fusion.fit(X, y)
+    assert info.value.row_label == "clip_009"
+    fitted = fusion.fit(X.drop(index="clip_009"), np.delete(y, 9))
+    with pytest.raises(ValueError, match=r"index label 'clip_009'\) of column 'audio'") as info:
+        fitted.predict_proba(X)
+    assert info.value.row_label == "clip_009"
+
+
+def test_bad_image_names_the_users_row(tmp_path):
+    from mmlearn.features import HOGFeatures
+
+    rng = np.random.default_rng(0)
+    images = [rng.uniform(size=(16, 16)) for _ in range(8)]
+    images[1] = None
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    images[6] = str(bad)
+    X = pd.DataFrame({"image": pd.Series(images, dtype=object, index=list(range(100, 108)))})
+    y = np.arange(8) % 2
+    m = make_modality_pipeline("image", HOGFeatures(pixels_per_cell=(8, 8), cells_per_block=(1, 1)), LogisticRegression())
+    with pytest.raises(ValueError, match=r"^row 6 \(index label 106\) of column 'image' \('.*bad.png'\): could not be decoded") as info:
+        m.fit(X, y)
+    assert info.value.row_label == 106 and info.value.row_position == 6
+
+
+def test_own_missing_row_error_names_labels_and_positions():
+    rng = np.random.default_rng(0)
+    X, y = _frame(rng, n=20, missing=(4, 15))
+    X.index = [f"id{i}" for i in range(20)]
+    m = _model().fit(X, y)
+    with pytest.raises(ValueError, match=r"missing \(None/NaN/NA\) in 2 of 20 rows \(positions \[4, 15\], index labels \['id4', 'id15'\]\)"):
+        m.predict(X)
+
+
+def test_other_errors_pass_through_unchanged():
+    rng = np.random.default_rng(0)
+    X, y = _frame(rng, n=12)
+    boom = ValueError("not a per-sample error")
+    def fail(_):
+        raise boom
+    with pytest.raises(ValueError) as info:
+        Modality("vec", make_pipeline(FunctionTransformer(fail), LogisticRegression())).fit(X, y)
+    assert info.value is boom and not hasattr(boom, "row_label")
+
+
+# ------------------------------------------------------- honest tags (11.5)
+def test_allow_nan_tag_matches_predict():
+    from sklearn.utils import get_tags
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=10), "b": rng.normal(size=10)})
+    y = np.arange(10) % 2
+    m = Modality(["a", "b"], LogisticRegression())
+    assert get_tags(m).input_tags.allow_nan is False
+    m.fit(X, y)
+    Xn = X.copy()
+    Xn.iloc[3, 0] = np.nan
+    # the tag says NaN is not allowed, and predict does refuse it
+    with pytest.raises(ValueError, match="NaN"):
+        m.predict(Xn)
+    # NaN is still how a missing modality is marked for the other methods
+    assert np.isnan(m.predict_proba(Xn)[3]).all()
+
+
+# --------------------------------------------------------- no mutation (F)
+def test_fit_and_predict_leave_inputs_alone():
+    rng = np.random.default_rng(0)
+    X, y = _frame(rng, missing=(1, 2))
+    X_before, y_before = X.copy(), y.copy()
+    w = rng.uniform(size=60)
+    w_before = w.copy()
+    est = make_pipeline(FunctionTransformer(_stack), LogisticRegression())
+    params_before = est.get_params()
+    m = Modality("vec", est).fit(X, y, logisticregression__sample_weight=w)
+    m.predict_proba(X)
+    pd.testing.assert_frame_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+    np.testing.assert_array_equal(w, w_before)
+    assert not hasattr(est[-1], "coef_") and est.get_params() == params_before
+
+
+def test_presence_mask_after_fit_checks_array_width():
+    rng = np.random.default_rng(0)
+    X, y = _frame(rng, n=12, missing=(3,))
+    m = _model(1).fit(X[["other", "vec"]].to_numpy(dtype=object), y)
+    with pytest.raises(ValueError, match="X has 1 features, but Modality is expecting 2"):
+        m.presence_mask(X[["vec"]].to_numpy(dtype=object))
+    assert list(np.flatnonzero(~m.presence_mask(X[["other", "vec"]].to_numpy(dtype=object)))) == [3]
