@@ -23,7 +23,6 @@ import pytest
 import scipy.stats
 import soundfile as sf
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import mmlearn.features.audio as audio_mod
 from mmlearn.backend import gpu_available, to_host
@@ -572,42 +571,3 @@ def test_fsdd_recordings_match_librosa(shared_data):
         y, _ = sf.read(p, dtype="float32")
         ref, scale = _reference_features(y, params, 1, stats)
         _assert_close_to_scale(X[i], ref, scale, what=p)
-
-
-# -------------------------------------------------------------- sklearn
-# Checks that fail by design, with the reason.
-_EXPECTED_FAILED = {
-    "check_methods_sample_order_invariance": (
-        "float32 BLAS rounding of the mel product depends on where a clip's frames sit in "
-        "a block: features differ by ~1e-7 of the clip's scale between batchings, more than "
-        "sklearn's rtol=1e-7 / atol=1e-9 on near-zero values; "
-        "test_batching_and_order_do_not_change_features bounds the difference by 1e-5"
-    ),
-    "check_methods_subset_invariance": "same float32 BLAS rounding as above",
-    "check_n_features_in": "samples are clips of any length; there is no n_features_in_",
-    "check_n_features_in_after_fitting": "samples are clips of any length; no n_features_in_",
-    "check_fit2d_predict1d": (
-        "a 1-D numeric array is rejected as ambiguous (one clip or many?) with its own message"
-    ),
-    "check_estimators_nan_inf": (
-        "stateless: fit checks the container only, never reads the clips; transform raises "
-        "naming the sample (test_nan_samples_are_an_error_naming_the_sample)"
-    ),
-    "check_complex_data": "fit does not read the clips (stateless); transform raises TypeError",
-    "check_dtype_object": "an object array must hold one clip per entry, not a 2-D table",
-    "check_estimators_empty_data_messages": (
-        "a (n, 0) array is n empty clips; fit does not read clips, transform raises naming "
-        "the sample"
-    ),
-    "check_transformer_data_not_an_array": "input must be a sequence of clips",
-}
-
-
-@parametrize_with_checks(
-    [MFCCFeatures()],
-    expected_failed_checks=lambda est: _EXPECTED_FAILED,
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Empty filters detected")
-        check(estimator)

@@ -19,8 +19,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
-from sklearn.utils import estimator_checks as ec
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.fixes import parse_version
 
 from mmlearn.compose import Modality, make_modality_pipeline
@@ -370,10 +368,13 @@ def test_empty_text_is_an_error_naming_the_sample(method):
 @pytest.mark.parametrize("method", ["fit", "transform"])
 def test_none_text_is_an_error_naming_the_sample(method):
     est = _fit() if method == "transform" else Word2VecEmbedding()
-    with pytest.raises(ValueError, match=r"^sample 1: text is missing \(None\)"):
+    hint = r"Word2VecEmbedding needs every sample.*mmlearn.compose.Modality"
+    with pytest.raises(ValueError, match=r"^sample 1 is missing \(None\); " + hint):
         getattr(est, method)(["a b", None])
-    with pytest.raises(ValueError, match=r"^sample 0: text is missing \(nan\)"):
+    with pytest.raises(ValueError, match=r"^sample 0 is missing \(nan\); " + hint):
         getattr(est, method)(pd.Series([np.nan, "a"], dtype=object))
+    with pytest.raises(ValueError, match=r"^sample 2 is missing \(<NA>\)"):
+        getattr(est, method)(pd.Series(["a", "b", pd.NA], dtype="string"))
 
 
 @pytest.mark.parametrize("method", ["fit", "transform"])
@@ -410,36 +411,8 @@ def test_text_without_tokens_in_fit_is_counted():
     assert est.n_empty_docs_ == 1
 
 
-# ------------------------------------------------------------------ sklearn checks
-# Word2VecEmbedding takes a 1-D sequence of strings (input tags string=True,
-# two_d_array=False). sklearn's common checks generate 2-D numeric X, so for
-# such an estimator parametrize_with_checks yields only check_estimator_cloneable
-# (no expected failures to list). The data-free API checks are run directly
-# below, and the data-dependent invariants they would cover are tested on texts.
-@parametrize_with_checks([Word2VecEmbedding(vector_size=8, epochs=2, random_state=0)])
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
-
-
-@pytest.mark.parametrize(
-    "check",
-    [
-        ec.check_estimator_tags_renamed,
-        ec.check_valid_tag_types,
-        ec.check_estimator_repr,
-        ec.check_no_attributes_set_in_init,
-        ec.check_do_not_raise_errors_in_init_or_set_params,
-        ec.check_mixin_order,
-        ec.check_get_params_invariance,
-        ec.check_set_params,
-        ec.check_parameters_default_constructible,
-    ],
-    ids=lambda c: c.__name__,
-)
-def test_sklearn_data_free_api_checks(check):
-    check("Word2VecEmbedding", Word2VecEmbedding(vector_size=8, epochs=2, random_state=0))
-
-
+# ------------------------------------------------------------------ sklearn invariants
+# (sklearn's common checks: tests/test_common.py)
 def test_sklearn_invariants_on_texts():
     est = Word2VecEmbedding(vector_size=8, epochs=2, random_state=0, pooling="sif")
     params = est.get_params()

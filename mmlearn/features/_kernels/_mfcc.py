@@ -207,7 +207,8 @@ def mfcc_frames_batch(
         Array namespace, ``numpy`` or ``cupy``; the result stays on it.
     block_bytes : int, default=None
         Bytes of windowed frames transformed at once; None means 1 MiB on
-        numpy (cache-sized) and 256 MiB on a GPU.
+        numpy (cache-sized) and 32 MiB on a GPU. Every block has this size
+        (rounded to whole 64-frame tiles), the last one padded.
 
     Returns
     -------
@@ -233,10 +234,18 @@ def mfcc_frames_batch(
     Deviations: everything is computed in float32 (librosa's STFT runs in
     float64 because its window is float64, then casts to complex64); the
     results agree to about 1e-6 of each clip's largest coefficient. The
-    ``top_db`` floor is taken per clip, so the batch a clip is in changes
-    its coefficients only by float32 rounding (the BLAS product for the mel
-    bands rounds a frame differently depending on its place in a block;
-    about 1e-7 of the clip's largest coefficient).
+    ``top_db`` floor is taken per clip, and frames go through the FFT and
+    the BLAS products in blocks of exactly the same shape (set by ``n_fft``
+    and ``block_bytes``, the last block padded), so a clip's coefficients
+    are the same bit for bit whatever batch it is in, at whatever place
+    (BLAS rounds a row according to the product's shape, not its place).
+
+    A clip whose power spectrum overflows float32 is recomputed from the
+    clip scaled by ``2**-k`` (exact), its log-mel power raised by ``2 k ln
+    2``: where the ``top_db`` floor lies above ``amin`` (checked) that is
+    its exact value, finite where librosa's overflows to inf / NaN. A clip
+    with NaN or infinite samples, or too loud to rescale exactly, raises a
+    ValueError naming it (``exc.batch_position``).
 
     Examples
     --------
@@ -403,6 +412,18 @@ def _log_mel_frames(
     return log_mel[: n_clips * n_slots].reshape(n_clips, n_slots, n_mels), n_frames_h
 
 
+def _clip_error(position: int, reason: str) -> ValueError:
+    """A ValueError about clip ``position`` of the batch.
+
+    ``batch_position`` and ``reason`` let a caller that knows which sample
+    the clip is (:class:`~mmlearn.features.MFCCFeatures`) name it instead.
+    """
+    exc = ValueError(f"signals[{position}]: {reason}")
+    exc.batch_position = position
+    exc.reason = reason
+    return exc
+
+
 def _recompute_rescaled(
     log_mel: Any,
     which: np.ndarray,
@@ -430,7 +451,7 @@ def _recompute_rescaled(
     there is no ``top_db`` floor. Writes into ``log_mel[which]``.
     """
     starts = np.concatenate([[0], np.cumsum(lengths_h)[:-1]])
-    scaled, shifts = [], []
+    scaled, shifts, amp_of = [], [], []
     for i in which.tolist():
         y = signals[i] if as_list else signals[starts[i] : starts[i] + lengths_h[i]]
         y = xp.asarray(y)
@@ -438,19 +459,18 @@ def _recompute_rescaled(
             y = y.astype(xp.float64)
         amp = float(xp.abs(y).max())
         if not math.isfinite(amp):
-            raise ValueError(
-                f"signals[{i}] has non-finite samples (NaN or inf); its MFCCs are undefined."
-            )
+            raise _clip_error(i, "audio has non-finite samples (NaN or inf); MFCCs are undefined.")
         k = math.frexp(amp)[1] - _RESCALE_EXPONENT
         if k <= 0:
-            raise ValueError(
-                f"signals[{i}]: the mel power spectrum overflows float32 although the clip's "
-                f"largest |sample| is {amp:.3g}; the mel filter bank is too narrow for its "
-                "sampling rate."
+            raise _clip_error(
+                i,
+                f"the mel power spectrum overflows float32 although the largest |sample| is "
+                f"only {amp:.3g}; the mel filter bank is too narrow for the sampling rate.",
             )
         with _quiet(xp):
             scaled.append(xp.ldexp(y, -k).astype(xp.float32))
         shifts.append(2.0 * k * math.log(2.0))
+        amp_of.append(amp)
     redo, _ = _log_mel_frames(
         xp.concatenate(scaled), lengths_h[which], False, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
         constants=constants, rows=rows, xp=xp,
@@ -461,10 +481,11 @@ def _recompute_rescaled(
         peak, low = float(own.max()), float(own.min())
         floor = None if top_db is None else peak - float(top_db) / _DB_PER_NEPER
         if not math.isfinite(peak) or (low <= ln_amin if floor is None else floor < ln_amin):
-            raise ValueError(
-                f"signals[{i}]: the mel power spectrum overflows float32 and cannot be "
-                "rescaled exactly (the clip's loudest samples fall outside its frames or "
-                "its mel bands)."
+            raise _clip_error(
+                i,
+                f"audio too loud (largest |sample| {amp_of[j]:.3g}): its power spectrum "
+                "overflows float32, and scaled down its mel power falls below amin=1e-10, so "
+                "it cannot be computed exactly; scale the clip down (e.g. to [-1, 1]).",
             )
         log_mel[i, : int(n_frames_h[i])] = own + xp.float32(shifts[j])
 
