@@ -238,8 +238,17 @@ def _finish_audio(y: np.ndarray, *, mono: bool, where: str, dtype: Any = np.floa
             y = y.mean(axis=0)
         elif y.shape[0] == 1:
             y = y[0]
-    if dtype is None and y.dtype == np.float64:
-        return y
+    if y.dtype == np.float64:
+        if dtype is None:
+            return y
+        big = np.abs(y) > np.finfo(np.float32).max
+        if big.any():
+            pos = tuple(int(i) for i in np.argwhere(big)[0])
+            raise ValueError(
+                f"{where}: audio has {int(big.sum())} sample(s) beyond float32's range "
+                f"(the first, {y[pos]:.3g}, at position {pos[0] if len(pos) == 1 else pos}); "
+                "scale the clip down, or load it with dtype=None to keep float64."
+            )
     return y.astype(np.float32, copy=False)
 
 

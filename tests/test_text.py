@@ -484,6 +484,64 @@ def test_word2vec_embedding_in_a_modality():
     assert clf.score(X, y) >= 0.9
 
 
+# ------------------------------------------------------------------ oov
+def test_oov_zero_is_the_default_zero_row_with_a_warning():
+    est = _fit()
+    assert est.oov == "zero"
+    with pytest.warns(UserWarning, match=r"1 of 30 texts have no in-vocabulary token.*oov="):
+        X = est.transform(TEST)
+    assert est.n_empty_docs_ == 1 and not X[7].any() and X[6].any()
+
+
+@pytest.mark.parametrize("pooling", ["mean", "tfidf", "sif", "max"])
+def test_oov_missing_gives_nan_rows_and_leaves_the_others_unchanged(pooling):
+    est = _fit(pooling=pooling, oov="missing")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: NaN was asked for
+        X = est.transform(TEST)
+    assert est.n_empty_docs_ == 1
+    assert np.isnan(X[7]).all() and not np.isnan(np.delete(X, 7, axis=0)).any()
+    with pytest.warns(UserWarning):
+        zero = est.set_params(oov="zero").transform(TEST)
+    np.testing.assert_array_equal(np.delete(X, 7, axis=0), np.delete(zero, 7, axis=0))
+
+
+def test_oov_error_names_the_samples_in_fit_and_transform():
+    est = _fit(oov="error")
+    with pytest.raises(ValueError, match=r"1 of 30 texts have no in-vocabulary token "
+                                         r"\(oov='error'\): samples \[7\]") as info:
+        est.transform(TEST)
+    assert info.value.sample_index == 7
+    texts = ["a b", "?!", "b c", "...", "c"] * 3
+    with pytest.raises(ValueError, match=r"6 of 15 texts .*samples \[1, 3, 6, 8, 11, 13\]"):
+        Word2VecEmbedding(vector_size=4, random_state=0, oov="error").fit(texts)
+    with pytest.raises(ValueError, match=r"samples \[1, 3, 6, 8, 11, 13\]"):
+        Word2VecEmbedding(vector_size=4, random_state=0, oov="error").fit_transform(texts)
+
+
+@pytest.mark.parametrize("oov", ["nan", None, "Zero", 0])
+def test_oov_bad_values_are_rejected(oov):
+    with pytest.raises(ValueError, match=r"oov must be one of \('zero', 'missing', 'error'\)"):
+        Word2VecEmbedding(oov=oov).fit(TRAIN)
+
+
+def test_oov_missing_inside_a_modality_reads_as_missing_downstream():
+    # a text with no known word and a missing text both become NaN rows of the
+    # Modality's features, which a NaN-aware model takes in early fusion
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    texts, labels = _labelled()
+    texts[5] = "zebra unicorn!"  # unseen at training time: not in any training text
+    X, y = _table(texts, labels, {0: "none", 7: "nan"})
+    emb = Word2VecEmbedding(vector_size=8, epochs=20, random_state=0, min_count=2, oov="missing")
+    m = Modality("text", emb).fit(X)
+    Xt = m.transform(X)
+    assert np.isnan(Xt[[0, 5, 7]]).all()
+    assert not np.isnan(np.delete(Xt, [0, 5, 7], axis=0)).any()
+    model = make_pipeline(Modality("text", clone(emb)), HistGradientBoostingClassifier(max_iter=20))
+    assert model.fit(X, y).score(X, y) >= 0.9
+
+
 # ------------------------------------------------------------------ real data
 def _read_newsgroups(data_dir, groups):
     bunch = load_20newsgroups(data_dir, subset="all")
