@@ -23,6 +23,9 @@ _MFCC_BLOCK_BYTES_CPU = 1 << 20
 _MFCC_BLOCK_BYTES_GPU = 1 << 25
 # Frames per block are a multiple of this (whole BLAS / SIMD tiles).
 _BLOCK_ROW_ALIGN = 64
+# Frames per DCT product (fixed, as the blocks are): small products cost
+# more in calls than in arithmetic.
+_DCT_BLOCK_ROWS = 2048
 # A clip whose power spectrum overflows float32 is recomputed scaled by a
 # power of two, to a largest |sample| in [2**39, 2**40): far from overflow
 # (|FFT|**2 <= 2**80 * n_fft**2) and far above the 1e-10 amin clamp.
@@ -304,7 +307,9 @@ def mfcc_frames_batch(
     if top_db is not None:
         floor = (peak - float(top_db) / _DB_PER_NEPER).astype(xp.float32)
         xp.maximum(log_mel, floor[:, None, None], out=log_mel)
-    mfcc = _dct_ortho_rows(log_mel, constants[2], xp, scale=_DB_PER_NEPER, block_rows=rows)
+    mfcc = _dct_ortho_rows(
+        log_mel, constants[2], xp, scale=_DB_PER_NEPER, block_rows=max(rows, _DCT_BLOCK_ROWS)
+    )
     return mfcc[:, : int(n_frames_h.max())], n_frames
 
 
