@@ -7,7 +7,7 @@ import functools
 import math
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -287,10 +287,8 @@ def mfcc_frames_batch(
         int(n_mfcc), xp,
     )
     rows = _block_rows(n_fft, xp, block_bytes)
-    log_mel, n_frames_h = _log_mel_frames(
-        signals, lengths_h, as_list, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
-        constants=constants, rows=rows, xp=xp,
-    )
+    setup = _FrameSetup(n_fft, hop_length, n_mels, constants, rows, xp)
+    log_mel, n_frames_h = _log_mel_frames(signals, lengths_h, as_list, setup)
     n_clips, n_slots, _ = log_mel.shape
     n_frames = xp.asarray(n_frames_h)
     valid = xp.arange(n_slots)[None, :] < n_frames[:, None]
@@ -298,9 +296,7 @@ def mfcc_frames_batch(
     overflowed = np.flatnonzero(~np.asarray(xp.isfinite(peak).tolist(), dtype=bool))
     if overflowed.size:
         _recompute_rescaled(
-            log_mel, overflowed, signals, lengths_h, as_list, n_frames_h, top_db=top_db,
-            n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, constants=constants,
-            rows=rows, xp=xp,
+            log_mel, overflowed, signals, lengths_h, as_list, n_frames_h, top_db, setup
         )
         log_mel[~valid] = 0.0  # padding that overlapped an overflowed clip
         peak = xp.where(valid, log_mel.max(axis=2), -xp.inf).max(axis=1)
@@ -311,6 +307,17 @@ def mfcc_frames_batch(
         log_mel, constants[2], xp, scale=_DB_PER_NEPER, block_rows=max(rows, _DCT_BLOCK_ROWS)
     )
     return mfcc[:, : int(n_frames_h.max())], n_frames
+
+
+class _FrameSetup(NamedTuple):
+    """What the framing of a batch needs besides the clips."""
+
+    n_fft: int
+    hop_length: int
+    n_mels: int
+    constants: tuple  # window, mel groups, DCT matrix (_mfcc_constants)
+    rows: int  # frames per block
+    xp: ModuleType
 
 
 def _block_rows(n_fft: int, xp: ModuleType, block_bytes: int | None) -> int:
@@ -330,13 +337,7 @@ def _log_mel_frames(
     signals: Any,
     lengths_h: np.ndarray,
     as_list: bool,
-    *,
-    n_fft: int,
-    hop_length: int,
-    n_mels: int,
-    constants: tuple,
-    rows: int,
-    xp: ModuleType,
+    setup: _FrameSetup,
 ) -> tuple[Any, np.ndarray]:
     """Log-mel power (nepers, amin applied, no top_db floor) of every frame.
 
@@ -354,7 +355,7 @@ def _log_mel_frames(
         padding (frames that may reach into the next clip).
     n_frames : ndarray of int, shape (n_clips,)
     """
-    window, groups, _ = constants
+    n_fft, hop_length, n_mels, (window, groups, _), rows, xp = setup
     n_clips = int(lengths_h.shape[0])
     pad = n_fft // 2
     n_frames_h = 1 + (lengths_h + 2 * pad - n_fft) // hop_length
@@ -443,14 +444,8 @@ def _recompute_rescaled(
     lengths_h: np.ndarray,
     as_list: bool,
     n_frames_h: np.ndarray,
-    *,
     top_db: float | None,
-    n_fft: int,
-    hop_length: int,
-    n_mels: int,
-    constants: tuple,
-    rows: int,
-    xp: ModuleType,
+    setup: _FrameSetup,
 ) -> None:
     """Log-mel of clips whose power overflowed float32, from the clip scaled by 2**-k.
 
@@ -462,6 +457,7 @@ def _recompute_rescaled(
     ``amin``; that is checked, as is the absence of clamped values when
     there is no ``top_db`` floor. Writes into ``log_mel[which]``.
     """
+    xp = setup.xp
     starts = np.concatenate([[0], np.cumsum(lengths_h)[:-1]])
     scaled, shifts, amp_of = [], [], []
     for i in which.tolist():
@@ -483,10 +479,8 @@ def _recompute_rescaled(
             scaled.append(xp.ldexp(y, -k).astype(xp.float32))
         shifts.append(2.0 * k * math.log(2.0))
         amp_of.append(amp)
-    redo, _ = _log_mel_frames(
-        xp.concatenate(scaled), lengths_h[which], False, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
-        constants=constants, rows=rows, xp=xp,
-    )
+    redo, _ = _log_mel_frames(xp.concatenate(scaled), lengths_h[which], False, setup)
+
     ln_amin = math.log(1e-10)
     for j, i in enumerate(which.tolist()):
         own = redo[j, : int(n_frames_h[i])]
