@@ -308,6 +308,12 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
     >>> emb.n_empty_docs_, bool(X_new[1].any())
     (1, False)
 
+    With ``oov="missing"`` such a text gets a row of NaN instead, silently:
+
+    >>> import numpy as np
+    >>> np.isnan(emb.set_params(oov="missing").transform(["the cat", "zebras!"])).all(axis=1)
+    array([False,  True])
+
     Pooling weighted by TF-IDF, and pretrained vectors (here: those just
     trained) instead of training:
 
