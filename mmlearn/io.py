@@ -75,20 +75,22 @@ def load_audio(
     mono: bool = True,
     index: int | None = None,
     base_dir: str | os.PathLike | None = None,
+    dtype: Any = np.float32,
 ) -> np.ndarray:
     """Load one audio clip from a file, or check an array, as float32.
 
     Parameters
     ----------
-    path_or_array : str, path-like or array-like
-        A file readable by libsndfile (WAV, FLAC, OGG, MP3, ...) or an array
+    path_or_array : str, path-like, array-like or tuple (array, rate)
+        A file readable by libsndfile (WAV, FLAC, OGG, MP3, ...), an array
         of samples: 1-D, or 2-D with up to 8 channels on either axis
-        (channels first as in librosa, or last as in soundfile).
+        (channels first as in librosa, or last as in soundfile), or a pair
+        ``(array, rate)``: such an array with its sampling rate in Hz.
     sr : float, default=None
-        Target sampling rate. Files are resampled to it with
-        :func:`librosa.resample` (``soxr_hq``); ``None`` keeps a file's own
-        rate. Arrays are taken to be at this rate already and are not
-        resampled.
+        Target sampling rate. Files and ``(array, rate)`` pairs are
+        resampled to it with :func:`librosa.resample` (``soxr_hq``);
+        ``None`` keeps their own rate. A bare array is taken to be at this
+        rate already and is not resampled.
     mono : bool, default=True
         Average the channels into one (:func:`librosa.to_mono`). If False, a
         multi-channel clip is returned as ``(n_channels, n_samples)``.
@@ -98,6 +100,9 @@ def load_audio(
         Folder that a relative path is resolved against (for example the
         folder of the CSV that lists the files); ``None`` resolves it against
         the current working directory. Absolute paths are used as they are.
+    dtype : {numpy.float32, None}, default=numpy.float32
+        Type of the result. ``None`` keeps a float64 array in float64 (its
+        samples may lie beyond float32's range; everything else is float32).
 
     Returns
     -------
@@ -111,9 +116,11 @@ def load_audio(
         If the file does not exist.
     ValueError
         If the file cannot be decoded, or the clip is empty, has NaN or
-        infinite samples, or has an unsupported shape.
+        infinite samples, or has an unsupported shape, or the rate of an
+        ``(array, rate)`` pair is not a positive finite number.
     TypeError
-        If the array is not numeric.
+        If the array is not numeric, the rate is not a number, or a tuple
+        is not an ``(array, rate)`` pair.
 
     Examples
     --------
@@ -125,11 +132,22 @@ def load_audio(
     Traceback (most recent call last):
     ...
     ValueError: sample 7: audio has 1 non-finite value(s) (NaN or inf), the first at position 1.
+
+    A clip recorded at another rate is resampled, as a file would be:
+
+    >>> load_audio((np.zeros(4410, dtype=np.float32), 44100), sr=16000).shape
+    (1600,)
     """
+    if dtype is not None and np.dtype(dtype) != np.float32:
+        raise ValueError(f"dtype must be numpy.float32 or None, got {dtype!r}.")
     if isinstance(path_or_array, (str, os.PathLike)):
         path = _resolve_path(path_or_array, base_dir)
         return _load_audio_file(path, sr=sr, mono=mono, index=index)
     where = _where(index)
+    pair = _rate_pair(path_or_array, where)
+    if pair is not None:
+        y = load_audio(pair[0], mono=mono, index=index, dtype=dtype)
+        return _resample(y, pair[1], sr, where)
     y = _as_numeric_array(path_or_array, where, "audio")
     if y.dtype.kind == "b":
         raise TypeError(f"{where}: audio must be numeric, got a boolean array.")
@@ -157,10 +175,61 @@ def load_audio(
                 f"{y.shape}; pass (n_channels, n_samples) with at most {_MAX_CHANNELS} "
                 "channels."
             )
-    return _finish_audio(y, mono=mono, where=where)
+    return _finish_audio(y, mono=mono, where=where, dtype=dtype)
 
 
-def _finish_audio(y: np.ndarray, *, mono: bool, where: str) -> np.ndarray:
+def _rate_pair(x: Any, where: str) -> tuple[Any, float] | None:
+    """``(array, rate)`` if ``x`` is such a pair, None if it is no pair at all.
+
+    A tuple whose first item is an array (or list) and whose other items
+    include a number is taken for an ``(array, rate)`` pair; a tuple of
+    numbers (samples) or of arrays (channels) is audio data, as before.
+    """
+    if not isinstance(x, tuple) or not x:
+        return None
+    head = x[0]
+    if isinstance(head, (str, os.PathLike)):
+        raise TypeError(
+            f"{where}: got a tuple starting with the path {os.fspath(head)!r}; pass the path "
+            "alone (a file carries its own sampling rate), or an (array, rate) pair."
+        )
+    try:
+        if np.ndim(head) == 0 or all(np.ndim(v) > 0 for v in x[1:]):
+            return None
+    except ValueError:  # ragged: not plain audio data either
+        pass
+    if len(x) != 2:
+        raise TypeError(f"{where}: expected an (array, rate) pair, got a tuple of {len(x)} items.")
+    rate = x[1]
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
+        raise TypeError(
+            f"{where}: the rate of an (array, rate) pair must be a number in Hz, got "
+            f"{type(rate).__name__} {rate!r}."
+        )
+    if not (np.isfinite(rate) and rate > 0):
+        raise ValueError(
+            f"{where}: the rate of an (array, rate) pair must be a positive finite number "
+            f"of Hz, got {rate!r}."
+        )
+    return head, float(rate)
+
+
+def _resample(y: np.ndarray, orig_sr: float, sr: float | None, where: str) -> np.ndarray:
+    if sr is None or orig_sr == sr:
+        return y
+    import librosa
+
+    out = librosa.resample(y, orig_sr=orig_sr, target_sr=sr, res_type="soxr_hq")
+    if out.shape[-1] == 0:
+        raise ValueError(
+            f"{where}: audio is empty after resampling {y.shape[-1]} sample(s) from "
+            f"{orig_sr:g} Hz to {sr:g} Hz."
+        )
+    _check_finite(out, where, "resampled audio")
+    return out.astype(y.dtype, copy=False)
+
+
+def _finish_audio(y: np.ndarray, *, mono: bool, where: str, dtype: Any = np.float32) -> np.ndarray:
     if y.shape[-1] == 0:
         raise ValueError(f"{where}: audio is empty (0 samples).")
     _check_finite(y, where, "audio")
@@ -169,6 +238,17 @@ def _finish_audio(y: np.ndarray, *, mono: bool, where: str) -> np.ndarray:
             y = y.mean(axis=0)
         elif y.shape[0] == 1:
             y = y[0]
+    if y.dtype == np.float64:
+        if dtype is None:
+            return y
+        big = np.abs(y) > np.finfo(np.float32).max
+        if big.any():
+            pos = tuple(int(i) for i in np.argwhere(big)[0])
+            raise ValueError(
+                f"{where}: audio has {int(big.sum())} sample(s) beyond float32's range "
+                f"(the first, {y[pos]:.3g}, at position {pos[0] if len(pos) == 1 else pos}); "
+                "scale the clip down, or load it with dtype=None to keep float64."
+            )
     return y.astype(np.float32, copy=False)
 
 
@@ -184,12 +264,7 @@ def _load_audio_file(path: str, *, sr: float | None, mono: bool, index: int | No
             f"{where}: could not be decoded as audio ({type(exc).__name__}: {exc})."
         ) from None
     y = _finish_audio(np.ascontiguousarray(data.T), mono=mono, where=where)
-    if sr is not None and native_sr != sr:
-        import librosa
-
-        y = librosa.resample(y, orig_sr=native_sr, target_sr=sr, res_type="soxr_hq")
-        y = y.astype(np.float32, copy=False)
-    return y
+    return _resample(y, native_sr, sr, where)
 
 
 # ---------------------------------------------------------------- image

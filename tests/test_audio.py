@@ -23,7 +23,6 @@ import pytest
 import scipy.stats
 import soundfile as sf
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import mmlearn.features.audio as audio_mod
 from mmlearn.backend import gpu_available, to_host
@@ -313,18 +312,34 @@ def test_is_stateless_and_transform_needs_no_fit():
     np.testing.assert_array_equal(est.transform(clips), X1)
 
 
-def test_batching_and_order_do_not_change_features():
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(sr=8000, n_fft=256, hop_length=80, n_mels=30, n_mfcc=10, deltas=2, stats=MFCC_STATS),
+        dict(sr=16000, n_fft=512, hop_length=160, n_mels=40, deltas=1),
+        dict(sr=22050),
+        dict(sr=8000, n_fft=256, hop_length=300, n_mels=20, n_mfcc=10, deltas=1),
+    ],
+    ids=["all-stats", "speech", "librosa-defaults", "hop>n_fft"],
+)
+def test_features_of_a_clip_do_not_depend_on_its_batch(params):
+    # bit for bit: alone, in a batch, shuffled, in a subset, in other batch
+    # sizes, with threads (the per-sample memo relies on this)
     rng = np.random.default_rng(9)
-    clips = [_tone_clip(int(n), 8000, rng, amp=rng.uniform(1e-4, 1))
-             for n in rng.integers(50, 9000, 23)]
-    params = dict(sr=8000, n_fft=256, hop_length=80, n_mels=30, n_mfcc=10, deltas=1)
-    X = MFCCFeatures(**params, batch_size=256).transform(clips)
+    clips = [_tone_clip(int(n), params["sr"], rng, amp=rng.uniform(1e-4, 1))
+             for n in rng.integers(1, 30000, 29)]
+    clips += [np.zeros(3000, dtype=np.float32), np.float32(1e25) * clips[0]]  # silent, loud
+    X = MFCCFeatures(**params).transform(clips)
+    alone = np.vstack([MFCCFeatures(**params).transform([c]) for c in clips])
+    np.testing.assert_array_equal(X, alone)
     perm = rng.permutation(len(clips))
-    Xp = MFCCFeatures(**params, batch_size=4).transform([clips[i] for i in perm])
-    scale = np.abs(X).max(axis=1, keepdims=True)
-    assert np.all(np.abs(Xp - X[perm]) <= TOL * scale[perm])
-    X1 = MFCCFeatures(**params).transform([clips[5]])
-    assert np.all(np.abs(X1[0] - X[5]) <= TOL * scale[5])
+    shuffled = MFCCFeatures(**params, batch_size=5).transform([clips[i] for i in perm])
+    np.testing.assert_array_equal(shuffled, X[perm])
+    subset = perm[:7]
+    np.testing.assert_array_equal(
+        MFCCFeatures(**params, batch_size=3, n_jobs=2).transform([clips[i] for i in subset]),
+        X[subset],
+    )
 
 
 class _CountingKernel:
@@ -502,6 +517,150 @@ def test_all_zero_clip_gives_finite_librosa_features():
     np.testing.assert_allclose(X[:, skew_kurt], 0.0, atol=1e-3)
 
 
+def _db_shifted(m, k, n_mels):
+    """MFCC matrix ``m`` of a clip, as that of the clip times ``2**k``: c0 only moves."""
+    out = m.astype(np.float64).copy()
+    out[0] += 20 * k * np.log10(2.0) * np.sqrt(n_mels)
+    return out
+
+
+SPEECH = dict(sr=16000, n_mfcc=13, n_fft=512, hop_length=160, n_mels=40)
+
+
+@pytest.mark.parametrize("amp", [1e20, 1e100, 1e140])
+def test_loud_float64_clips_match_librosa(amp):
+    # the float32 power spectrum overflows; librosa (float64 here) does not,
+    # and the rescaled computation must agree with it
+    clip = _tone_clip(8000, 16000, np.random.default_rng(30)).astype(np.float64) * amp
+    ref = _librosa_mfcc(clip, SPEECH)
+    assert np.isfinite(ref).all()
+    X = MFCCFeatures(**SPEECH, stats=("mean", "std", "max")).transform([clip])
+    expect = np.concatenate([ref.mean(1), ref.std(1), ref.max(1)])
+    _assert_close_to_scale(X[0], expect, np.abs(ref).max())
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda y: (y * 1e20).astype(np.float32), id="float32-1e20"),
+        pytest.param(lambda y: (y * np.float32(3e38) / np.abs(y).max()).astype(np.float32),
+                     id="float32-max"),
+        pytest.param(lambda y: np.where(np.arange(y.size) == 4000, 1e300, y.astype(np.float64)),
+                     id="float64-one-sample-1e300"),
+    ],
+)
+def test_clips_where_librosa_overflows_give_the_exact_finite_value(make):
+    # librosa returns inf / NaN; MFCCs scale exactly with the clip (only c0
+    # moves, by the scale's dB), so the oracle is librosa on the clip scaled
+    # down by a power of two, c0 moved back up
+    clip = make(_tone_clip(8000, 16000, np.random.default_rng(31)))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert not np.isfinite(_librosa_mfcc(clip, SPEECH)).all()
+    k = int(np.frexp(np.abs(clip).max())[1])  # clip * 2**-k has a largest |sample| < 1
+    scaled = np.ldexp(clip.astype(np.float64), -k).astype(clip.dtype)
+    ref = _db_shifted(_librosa_mfcc(scaled, SPEECH), k, SPEECH["n_mels"])
+    X = MFCCFeatures(**SPEECH, deltas=1).transform([clip])
+    assert np.isfinite(X).all()
+    d = librosa.feature.delta(ref, order=1)
+    expect = np.concatenate([ref.mean(1), ref.std(1), d.mean(1), d.std(1)])
+    _assert_close_to_scale(X[0], expect, np.abs(ref).max())
+
+
+def test_kernel_names_a_clip_with_infinite_samples():
+    clips = [np.ones(3000, dtype=np.float32), np.ones(2000)]
+    clips[1][5] = np.inf
+    with pytest.raises(ValueError, match=r"^signals\[1\]: audio has non-finite samples") as info:
+        mfcc_batch(signals=clips, sr=8000, n_fft=256, hop_length=80, n_mels=20)
+    assert info.value.batch_position == 1
+
+
+def test_kernel_errors_are_restated_for_the_users_sample(monkeypatch):
+    from mmlearn.features._kernels._mfcc import _clip_error
+
+    def failing(**kwargs):
+        # the shortest clip of the batch is at position 0 (clips are sorted)
+        raise _clip_error(0, "too loud.")
+
+    monkeypatch.setattr(audio_mod, "mfcc_batch", failing)
+    with pytest.raises(ValueError, match=r"^sample 2: too loud\.$") as info:
+        _small().transform([np.ones(3000), np.ones(2000), np.ones(500)])
+    assert info.value.sample_index == 2
+
+
+@pytest.mark.parametrize(
+    "missing", [None, np.nan, pd.NA, float("nan")], ids=["None", "np.nan", "pd.NA", "float-nan"]
+)
+def test_missing_samples_are_an_error_naming_the_sample(missing):
+    clips = pd.Series([np.ones(500), missing, np.ones(600)], dtype=object)
+    hint = r"MFCCFeatures needs every sample.*mmlearn\.compose\.Modality"
+    for method in ("fit", "transform", "fit_transform"):
+        with pytest.raises(ValueError, match=r"^sample 1 is missing \(.*\); " + hint) as info:
+            getattr(_small(), method)(clips)
+        assert info.value.sample_index == 1
+
+
+def test_missing_image_is_an_error_naming_the_sample_too():
+    from mmlearn.features import HOGFeatures
+
+    img = np.random.default_rng(0).random((32, 32))
+    with pytest.raises(ValueError, match=r"^sample 1 is missing \(None\)"):
+        HOGFeatures().fit_transform([img, None])
+
+
+def test_clips_at_another_rate_are_resampled_as_a_pair():
+    rng = np.random.default_rng(32)
+    y44, y16 = _tone_clip(44100, 44100, rng), _tone_clip(16000, 16000, rng)
+    est = MFCCFeatures(**SPEECH)
+    X = est.transform([(y44, 44100), y16, (y16, 16000)])
+    by_hand = librosa.resample(y44, orig_sr=44100, target_sr=16000, res_type="soxr_hq")
+    np.testing.assert_array_equal(X, est.transform([by_hand, y16, y16]))
+    ref = _librosa_mfcc(by_hand, SPEECH)
+    _assert_close_to_scale(X[0], np.concatenate([ref.mean(1), ref.std(1)]), np.abs(ref).max())
+    # a tuple of channels is still a stereo clip, a tuple of numbers a clip
+    np.testing.assert_allclose(est.transform([(y16, y16)]), est.transform([y16]), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "pair, error, match",
+    [
+        ((np.ones(800), "16000"), TypeError, r"^sample 0: the rate .* must be a number"),
+        ((np.ones(800), -8000), ValueError, r"^sample 0: the rate .* positive finite"),
+        ((np.ones(800), np.inf), ValueError, r"^sample 0: the rate .* positive finite"),
+        ((np.ones(800), True), TypeError, r"^sample 0: the rate .* must be a number"),
+        ((np.ones(800), 8000, 2), TypeError, r"^sample 0: expected an \(array, rate\) pair"),
+        (("clip.wav", 8000), TypeError, r"^sample 0: got a tuple starting with the path"),
+        ((np.ones(0), 8000), ValueError, r"^sample 0: audio is empty"),
+        ((np.array([1.0, np.nan]), 4000), ValueError, r"^sample 0: audio has 1 non-finite"),
+    ],
+)
+def test_malformed_rate_pairs_are_errors_naming_the_sample(pair, error, match):
+    with pytest.raises(error, match=match):
+        _small().transform([pair])
+
+
+def test_relative_paths_resolve_against_base_dir(tmp_path, monkeypatch):
+    rng = np.random.default_rng(33)
+    (tmp_path / "clips").mkdir()
+    path = _write_wav(tmp_path / "clips" / "a.wav", _tone_clip(4000, 8000, rng), 8000)
+    monkeypatch.chdir(tmp_path)
+    X = _small().set_params(base_dir=tmp_path / "clips").transform(["a.wav", path])
+    np.testing.assert_array_equal(X[0], X[1])  # relative, and absolute (used as is)
+    with pytest.raises(FileNotFoundError, match=r"^sample 0 \('a.wav'\): file not found"):
+        _small().transform(["a.wav"])  # the working directory has no a.wav
+
+
+def test_base_dir_does_not_change_the_memo(monkeypatch, tmp_path):
+    counter = _CountingKernel()
+    monkeypatch.setattr(audio_mod, "mfcc_batch", counter)
+    memo = FeatureMemo()
+    clips = [_tone_clip(3000, 8000, np.random.default_rng(34))]
+    X = _small().set_params(memory=memo).transform(clips)
+    X2 = _small().set_params(memory=memo, base_dir=tmp_path).transform(clips)
+    assert counter.clips == 1
+    np.testing.assert_array_equal(X, X2)
+
+
 def test_nan_samples_are_an_error_naming_the_sample():
     bad = np.ones(1000)
     bad[17] = np.nan
@@ -572,42 +731,3 @@ def test_fsdd_recordings_match_librosa(shared_data):
         y, _ = sf.read(p, dtype="float32")
         ref, scale = _reference_features(y, params, 1, stats)
         _assert_close_to_scale(X[i], ref, scale, what=p)
-
-
-# -------------------------------------------------------------- sklearn
-# Checks that fail by design, with the reason.
-_EXPECTED_FAILED = {
-    "check_methods_sample_order_invariance": (
-        "float32 BLAS rounding of the mel product depends on where a clip's frames sit in "
-        "a block: features differ by ~1e-7 of the clip's scale between batchings, more than "
-        "sklearn's rtol=1e-7 / atol=1e-9 on near-zero values; "
-        "test_batching_and_order_do_not_change_features bounds the difference by 1e-5"
-    ),
-    "check_methods_subset_invariance": "same float32 BLAS rounding as above",
-    "check_n_features_in": "samples are clips of any length; there is no n_features_in_",
-    "check_n_features_in_after_fitting": "samples are clips of any length; no n_features_in_",
-    "check_fit2d_predict1d": (
-        "a 1-D numeric array is rejected as ambiguous (one clip or many?) with its own message"
-    ),
-    "check_estimators_nan_inf": (
-        "stateless: fit checks the container only, never reads the clips; transform raises "
-        "naming the sample (test_nan_samples_are_an_error_naming_the_sample)"
-    ),
-    "check_complex_data": "fit does not read the clips (stateless); transform raises TypeError",
-    "check_dtype_object": "an object array must hold one clip per entry, not a 2-D table",
-    "check_estimators_empty_data_messages": (
-        "a (n, 0) array is n empty clips; fit does not read clips, transform raises naming "
-        "the sample"
-    ),
-    "check_transformer_data_not_an_array": "input must be a sequence of clips",
-}
-
-
-@parametrize_with_checks(
-    [MFCCFeatures()],
-    expected_failed_checks=lambda est: _EXPECTED_FAILED,
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Empty filters detected")
-        check(estimator)

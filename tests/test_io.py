@@ -79,6 +79,31 @@ def test_audio_input_not_modified():
 
 
 # ----------------------------------------------------------------- image
+def test_audio_rate_pair_is_resampled_like_a_file():
+    y = np.random.default_rng(3).standard_normal(4410).astype(np.float32)
+    out = load_audio((y, 44100), sr=16000)
+    ref = librosa.resample(y, orig_sr=44100, target_sr=16000, res_type="soxr_hq")
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, ref)
+    assert load_audio((y, 16000), sr=16000) is y  # same rate: untouched, no copy
+    np.testing.assert_array_equal(load_audio((y, 44100)), y)  # sr=None keeps the rate
+    stereo = load_audio((np.stack([y, -y]), 44100), sr=16000, mono=False)
+    assert stereo.shape == (2, 1600)
+
+
+def test_audio_dtype_none_keeps_float64_beyond_float32():
+    y = np.array([0.0, 1e300, -2.0])
+    out = load_audio(y, dtype=None)
+    assert out.dtype == np.float64 and out is y
+    assert load_audio(np.array([0, 1, -2], dtype=np.int16), dtype=None).dtype == np.float32
+    # the float32 default refuses what float32 cannot hold, rather than give inf
+    with pytest.raises(ValueError, match=r"^sample 4: audio has 1 sample\(s\) beyond float32's "
+                                         r"range \(the first, 1e\+300, at position 1\)"):
+        load_audio(y, index=4)
+    with pytest.raises(ValueError, match="dtype must be numpy.float32 or None"):
+        load_audio(y, dtype=np.float64)
+
+
 def test_image_file_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, size=(10, 12, 3), dtype=np.uint8)

@@ -19,8 +19,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
-from sklearn.utils import estimator_checks as ec
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.fixes import parse_version
 
 from mmlearn.compose import Modality, make_modality_pipeline
@@ -370,10 +368,13 @@ def test_empty_text_is_an_error_naming_the_sample(method):
 @pytest.mark.parametrize("method", ["fit", "transform"])
 def test_none_text_is_an_error_naming_the_sample(method):
     est = _fit() if method == "transform" else Word2VecEmbedding()
-    with pytest.raises(ValueError, match=r"^sample 1: text is missing \(None\)"):
+    hint = r"Word2VecEmbedding needs every sample.*mmlearn.compose.Modality"
+    with pytest.raises(ValueError, match=r"^sample 1 is missing \(None\); " + hint):
         getattr(est, method)(["a b", None])
-    with pytest.raises(ValueError, match=r"^sample 0: text is missing \(nan\)"):
+    with pytest.raises(ValueError, match=r"^sample 0 is missing \(nan\); " + hint):
         getattr(est, method)(pd.Series([np.nan, "a"], dtype=object))
+    with pytest.raises(ValueError, match=r"^sample 2 is missing \(<NA>\)"):
+        getattr(est, method)(pd.Series(["a", "b", pd.NA], dtype="string"))
 
 
 @pytest.mark.parametrize("method", ["fit", "transform"])
@@ -410,36 +411,8 @@ def test_text_without_tokens_in_fit_is_counted():
     assert est.n_empty_docs_ == 1
 
 
-# ------------------------------------------------------------------ sklearn checks
-# Word2VecEmbedding takes a 1-D sequence of strings (input tags string=True,
-# two_d_array=False). sklearn's common checks generate 2-D numeric X, so for
-# such an estimator parametrize_with_checks yields only check_estimator_cloneable
-# (no expected failures to list). The data-free API checks are run directly
-# below, and the data-dependent invariants they would cover are tested on texts.
-@parametrize_with_checks([Word2VecEmbedding(vector_size=8, epochs=2, random_state=0)])
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
-
-
-@pytest.mark.parametrize(
-    "check",
-    [
-        ec.check_estimator_tags_renamed,
-        ec.check_valid_tag_types,
-        ec.check_estimator_repr,
-        ec.check_no_attributes_set_in_init,
-        ec.check_do_not_raise_errors_in_init_or_set_params,
-        ec.check_mixin_order,
-        ec.check_get_params_invariance,
-        ec.check_set_params,
-        ec.check_parameters_default_constructible,
-    ],
-    ids=lambda c: c.__name__,
-)
-def test_sklearn_data_free_api_checks(check):
-    check("Word2VecEmbedding", Word2VecEmbedding(vector_size=8, epochs=2, random_state=0))
-
-
+# ------------------------------------------------------------------ sklearn invariants
+# (sklearn's common checks: tests/test_common.py)
 def test_sklearn_invariants_on_texts():
     est = Word2VecEmbedding(vector_size=8, epochs=2, random_state=0, pooling="sif")
     params = est.get_params()
@@ -509,6 +482,64 @@ def test_word2vec_embedding_in_a_modality():
     np.testing.assert_array_equal(Xt[present], direct.transform([texts[i] for i in present]))
     clf = make_modality_pipeline("text", clone(emb), StandardScaler(), LogisticRegression()).fit(X, y)
     assert clf.score(X, y) >= 0.9
+
+
+# ------------------------------------------------------------------ oov
+def test_oov_zero_is_the_default_zero_row_with_a_warning():
+    est = _fit()
+    assert est.oov == "zero"
+    with pytest.warns(UserWarning, match=r"1 of 30 texts have no in-vocabulary token.*oov="):
+        X = est.transform(TEST)
+    assert est.n_empty_docs_ == 1 and not X[7].any() and X[6].any()
+
+
+@pytest.mark.parametrize("pooling", ["mean", "tfidf", "sif", "max"])
+def test_oov_missing_gives_nan_rows_and_leaves_the_others_unchanged(pooling):
+    est = _fit(pooling=pooling, oov="missing")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: NaN was asked for
+        X = est.transform(TEST)
+    assert est.n_empty_docs_ == 1
+    assert np.isnan(X[7]).all() and not np.isnan(np.delete(X, 7, axis=0)).any()
+    with pytest.warns(UserWarning):
+        zero = est.set_params(oov="zero").transform(TEST)
+    np.testing.assert_array_equal(np.delete(X, 7, axis=0), np.delete(zero, 7, axis=0))
+
+
+def test_oov_error_names_the_samples_in_fit_and_transform():
+    est = _fit(oov="error")
+    with pytest.raises(ValueError, match=r"1 of 30 texts have no in-vocabulary token "
+                                         r"\(oov='error'\): samples \[7\]") as info:
+        est.transform(TEST)
+    assert info.value.sample_index == 7
+    texts = ["a b", "?!", "b c", "...", "c"] * 3
+    with pytest.raises(ValueError, match=r"6 of 15 texts .*samples \[1, 3, 6, 8, 11, 13\]"):
+        Word2VecEmbedding(vector_size=4, random_state=0, oov="error").fit(texts)
+    with pytest.raises(ValueError, match=r"samples \[1, 3, 6, 8, 11, 13\]"):
+        Word2VecEmbedding(vector_size=4, random_state=0, oov="error").fit_transform(texts)
+
+
+@pytest.mark.parametrize("oov", ["nan", None, "Zero", 0])
+def test_oov_bad_values_are_rejected(oov):
+    with pytest.raises(ValueError, match=r"oov must be one of \('zero', 'missing', 'error'\)"):
+        Word2VecEmbedding(oov=oov).fit(TRAIN)
+
+
+def test_oov_missing_inside_a_modality_reads_as_missing_downstream():
+    # a text with no known word and a missing text both become NaN rows of the
+    # Modality's features, which a NaN-aware model takes in early fusion
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    texts, labels = _labelled()
+    texts[5] = "zebra unicorn!"  # unseen at training time: not in any training text
+    X, y = _table(texts, labels, {0: "none", 7: "nan"})
+    emb = Word2VecEmbedding(vector_size=8, epochs=20, random_state=0, min_count=2, oov="missing")
+    m = Modality("text", emb).fit(X)
+    Xt = m.transform(X)
+    assert np.isnan(Xt[[0, 5, 7]]).all()
+    assert not np.isnan(np.delete(Xt, [0, 5, 7], axis=0)).any()
+    model = make_pipeline(Modality("text", clone(emb)), HistGradientBoostingClassifier(max_iter=20))
+    assert model.fit(X, y).score(X, y) >= 0.9
 
 
 # ------------------------------------------------------------------ real data

@@ -18,15 +18,41 @@ from ..backend import get_namespace, to_host
 from .._caching import resolve_feature_memo, sample_key
 
 # Parameters that change how features are computed, not what they are.
-_EXECUTION_PARAMS = frozenset({"batch_size", "n_jobs", "memory", "device"})
+# (base_dir changes which file a relative path names, but the memo keys a
+# file by its resolved content, not by the parameter.)
+_EXECUTION_PARAMS = frozenset({"batch_size", "n_jobs", "memory", "device", "base_dir"})
 
 
-def _as_sample_list(X: Any) -> list:
+def _is_missing(value: Any) -> bool:
+    """True for a missing scalar: None, NaN, ``pd.NA`` or ``pd.NaT``."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
+
+
+def _check_present(samples: list, owner: str | None) -> list:
+    """Raise a ValueError naming the first missing sample, else return ``samples``."""
+    for i, value in enumerate(samples):
+        if _is_missing(value):
+            who = owner or "this extractor"
+            exc = ValueError(
+                f"sample {i} is missing ({value!r}); {who} needs every sample. Drop the "
+                "missing rows, or wrap the extractor in mmlearn.compose.Modality(column, "
+                "...), which leaves rows with a missing modality out (and fusion skips them)."
+            )
+            exc.sample_index = i
+            raise exc
+    return samples
+
+
+def _as_sample_list(X: Any, owner: str | None = None) -> list:
     """Return the samples of ``X`` as a list, one entry per sample.
 
     Accepts a list or tuple, a 1-D object array, a pandas Series, a
     one-column DataFrame, or a numeric array with one sample per entry of
-    its first axis (clips as rows, an ``(n, H, W)`` image stack).
+    its first axis (clips as rows, an ``(n, H, W)`` image stack). A missing
+    sample (None, NaN, ``pd.NA``) is an error naming it; ``owner`` (a class
+    name) is used in that message.
     """
     if isinstance(X, (str, bytes, os.PathLike)):
         raise TypeError(
@@ -47,29 +73,33 @@ def _as_sample_list(X: Any) -> list:
             )
         X = X.iloc[:, 0]
     if isinstance(X, pd.Series):
-        return list(X.to_numpy(dtype=object))
+        return _check_present(list(X.to_numpy(dtype=object)), owner)
     if isinstance(X, np.ndarray):
         if X.dtype == object:
             if X.ndim == 2 and X.shape[1] == 1:
-                return list(X[:, 0])
+                return _check_present(list(X[:, 0]), owner)
             if X.ndim != 1:
                 raise ValueError(
                     f"Expected a 1-D object array of samples, got shape {X.shape}."
                 )
-            return list(X)
+            return _check_present(list(X), owner)
         if X.ndim < 2:
             raise ValueError(
-                f"A {X.ndim}-D numeric array is ambiguous: pass a list of samples, or an "
-                "array with one sample per row (e.g. shape (n_clips, n_samples) or "
-                "(n_images, height, width))."
+                f"A {X.ndim}-D numeric array is ambiguous (one sample, or one value per "
+                "sample?). Reshape your data to one sample per row (shape (n_clips, "
+                "n_samples) or (n_images, height, width); X.reshape(1, -1) for a single "
+                "clip), or pass a list of samples."
             )
         return list(X)
     try:
-        return list(X)
+        samples = list(X)
     except TypeError:
+        if hasattr(X, "__array__"):  # an array-like that does not iterate
+            return _as_sample_list(np.asarray(X), owner)
         raise TypeError(
             f"Expected a sequence of samples, got {type(X).__name__}."
         ) from None
+    return _check_present(samples, owner)
 
 
 class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
@@ -125,7 +155,7 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
         """
         self._check_common_params()
         self._check_params()
-        samples = _as_sample_list(X)
+        samples = _as_sample_list(X, type(self).__name__)
         if not samples:
             raise ValueError(f"{type(self).__name__} got 0 samples; at least 1 is required.")
         self.n_samples_seen_ = len(samples)
@@ -148,7 +178,7 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
         """
         self._check_common_params()
         self._check_params()
-        samples = _as_sample_list(X)
+        samples = _as_sample_list(X, type(self).__name__)
         n = len(samples)
         if n == 0:
             raise ValueError(f"{type(self).__name__} got 0 samples; at least 1 is required.")
@@ -198,12 +228,13 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
         bs = int(self.batch_size)
         batches = [order[k : k + bs] for k in range(0, len(order), bs)]
         xp = get_namespace(self.device)
+        jobs = [([loaded[j] for j in b], [todo[j] for j in b]) for b in batches]
         if parallel and len(batches) > 1:
             outs = Parallel(n_jobs=n_jobs, prefer="threads")(
-                delayed(self._run_batch)([loaded[j] for j in b], xp) for b in batches
+                delayed(self._run_batch_named)(batch, where, xp) for batch, where in jobs
             )
         else:
-            outs = [self._run_batch([loaded[j] for j in b], xp) for b in batches]
+            outs = [self._run_batch_named(batch, where, xp) for batch, where in jobs]
         result = np.empty((len(todo), outs[0].shape[1]), dtype=np.float32)
         for b, out in zip(batches, outs):
             result[b] = out
@@ -219,5 +250,17 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
                 exc.sample_index = index
             raise
 
-    def _run_batch(self, batch: list[np.ndarray], xp: ModuleType) -> np.ndarray:
-        return to_host(self._extract_batch(batch, xp)).astype(np.float32, copy=False)
+    def _run_batch_named(
+        self, batch: list[np.ndarray], where: list[int], xp: ModuleType
+    ) -> np.ndarray:
+        # A kernel names a bad sample by its position in the batch
+        # (exc.batch_position, exc.reason); restate it as the user's sample.
+        try:
+            return to_host(self._extract_batch(batch, xp)).astype(np.float32, copy=False)
+        except ValueError as exc:
+            pos = getattr(exc, "batch_position", None)
+            if pos is None:
+                raise
+            err = ValueError(f"sample {where[pos]}: {exc.reason}")
+            err.sample_index = where[pos]
+            raise err from None

@@ -90,8 +90,9 @@ class MFCCFeatures(_BatchFeatureExtractor):
     Parameters
     ----------
     sr : float, default=22050
-        Sampling rate in Hz. Arrays are taken to be at this rate; files are
-        resampled to it (:func:`mmlearn.io.load_audio`, soxr).
+        Sampling rate in Hz. Arrays are taken to be at this rate; files and
+        ``(array, rate)`` pairs are resampled to it
+        (:func:`mmlearn.io.load_audio`: :func:`librosa.resample`, soxr_hq).
     n_mfcc : int, default=20
         Number of cepstral coefficients (at most ``n_mels``).
     n_fft : int, default=2048
@@ -125,6 +126,10 @@ class MFCCFeatures(_BatchFeatureExtractor):
         ``joblib.Memory`` / directory for an on-disk memo.
     device : {"auto", "cpu", "cuda"}, default=None
         Where the kernel runs; None follows :func:`mmlearn.get_config`.
+    base_dir : str or path-like, default=None
+        Folder that relative file paths are resolved against (for example
+        the folder of the CSV listing the files); None means the current
+        working directory. Absolute paths are used as they are.
 
     Attributes
     ----------
@@ -150,7 +155,7 @@ class MFCCFeatures(_BatchFeatureExtractor):
     1e-6 measured; the kernel computes in float32 where librosa's FFT runs
     in float64). The 80 dB floor of ``power_to_db`` is taken relative to
     each clip's own peak, so the other clips of a batch do not change a
-    clip's features (beyond float32 rounding, about 1e-7 of its scale).
+    clip's features (not even by rounding: see the edge cases).
 
     **Edge cases** (documented results, not errors):
 
@@ -164,9 +169,23 @@ class MFCCFeatures(_BatchFeatureExtractor):
       a single frame).
     - A multi-channel clip (a 2-D array or a stereo file) is averaged to
       mono, as :func:`librosa.to_mono` does.
+    - A clip so loud that its power spectrum overflows float32 (float32
+      samples of about 1e17 and above, or float64 samples beyond float32's
+      range) is computed from the clip scaled by a power of two, which is
+      exact: its coefficients are those of the scaled clip, ``c0`` raised
+      by the scale's dB (``20 k log10(2) sqrt(n_mels)``). Where librosa
+      stays finite (float64 clips below about 1e150) the result equals
+      librosa's; above that librosa returns inf / NaN and this is the
+      finite value its definition gives.
+    - Each clip's features are a function of that clip alone, bit for bit:
+      the frames go through the FFT and BLAS in blocks of a fixed shape, so
+      the batch, its order and ``batch_size`` change nothing.
 
-    Empty clips, NaN or infinite samples, non-numeric arrays, missing or
-    undecodable files raise an error naming the sample (and the path).
+    Samples given as ``(array, rate)`` pairs are resampled to ``sr`` as
+    files are. Missing samples (None, NaN), empty clips, NaN or infinite
+    samples, non-numeric arrays, malformed pairs, missing or undecodable
+    files raise an error naming the sample (and the path); wrap the
+    extractor in :class:`mmlearn.compose.Modality` to allow missing clips.
 
     Examples
     --------
@@ -182,7 +201,8 @@ class MFCCFeatures(_BatchFeatureExtractor):
     array(['mfcc_mean_0', 'mfcc_std_0'], dtype=object)
     """
 
-    _memo_version = 1
+    # 2: fixed-shape blocks (rows differ from version 1 by float32 rounding)
+    _memo_version = 2
 
     def __init__(
         self,
@@ -200,6 +220,7 @@ class MFCCFeatures(_BatchFeatureExtractor):
         n_jobs: int | None = None,
         memory: Any = None,
         device: str | None = None,
+        base_dir: Any = None,
     ):
         self.sr = sr
         self.n_mfcc = n_mfcc
@@ -214,6 +235,18 @@ class MFCCFeatures(_BatchFeatureExtractor):
         self.n_jobs = n_jobs
         self.memory = memory
         self.device = device
+        self.base_dir = base_dir
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # X is a sequence of clips: a list / Series / object array of 1-D
+        # arrays or paths, or a 2-D numeric array with one clip per row. A
+        # 1-D numeric array (one clip, or one value per clip?) is refused.
+        tags.input_tags.two_d_array = True
+        tags.input_tags.one_d_array = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.string = False  # paths are accepted, but text is no audio
+        return tags
 
     # -- hooks of _BatchFeatureExtractor -----------------------------------
     def _check_params(self) -> None:
@@ -252,7 +285,10 @@ class MFCCFeatures(_BatchFeatureExtractor):
         return tuple(stats)
 
     def _load(self, sample: Any, index: int) -> np.ndarray:
-        y = load_audio(sample, sr=self.sr, mono=True, index=index)
+        # dtype=None: a float64 clip beyond float32's range reaches the
+        # kernel intact, which rescales it exactly
+        y = load_audio(sample, sr=self.sr, mono=True, index=index, base_dir=self.base_dir,
+                       dtype=None)
         if y.ndim != 1:  # pragma: no cover - load_audio(mono=True) returns 1-D
             raise ValueError(f"{_where(index)}: expected a 1-D clip, got shape {y.shape}.")
         return y
@@ -286,8 +322,9 @@ class MFCCFeatures(_BatchFeatureExtractor):
         ----------
         X : sequence of clips
             A list, 1-D object array, pandas Series or one-column DataFrame
-            of 1-D float arrays (at rate ``sr``) or audio file paths, or a
-            2-D array with one equal-length clip per row.
+            of 1-D float arrays (at rate ``sr``), ``(array, rate)`` pairs or
+            audio file paths, or a 2-D array with one equal-length clip per
+            row.
 
         Returns
         -------
@@ -298,8 +335,9 @@ class MFCCFeatures(_BatchFeatureExtractor):
         Raises
         ------
         ValueError
-            If a clip is empty or has NaN / infinite samples, or a file
-            cannot be decoded (the message names the sample and path).
+            If a sample is missing (None / NaN), a clip is empty or has NaN /
+            infinite samples, or a file cannot be decoded (the message names
+            the sample and path).
         FileNotFoundError
             If a file does not exist.
         TypeError

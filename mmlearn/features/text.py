@@ -39,6 +39,8 @@ from ._base import _as_sample_list
 __all__ = ["Word2VecEmbedding"]
 
 _POOLINGS = ("mean", "tfidf", "sif", "max")
+_OOV_MODES = ("zero", "missing", "error")
+_MAX_SAMPLES_SHOWN = 10
 # Smoothing constant of SIF weights a / (a + p(w)), the value Arora et al. use.
 _SIF_A = 1e-3
 # Tokens are mapped to ids in blocks of about this many, so token lists of a
@@ -213,6 +215,24 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the training. With an int and ``workers=1`` the vectors are the
         same in every run, whatever ``PYTHONHASHSEED`` is.
+    oov : {"zero", "missing", "error"}, default="zero"
+        What a text with no in-vocabulary token (only unseen words, or only
+        punctuation) becomes:
+
+        - ``"zero"``: a row of zeros, with one ``UserWarning`` per call
+          saying how many. A downstream model sees an ordinary row and will
+          predict from it, often confidently: fine when such texts are rare,
+          misleading when they are not.
+        - ``"missing"``: a row of NaN, the marker :class:`~mmlearn.compose.Modality`
+          uses for a row whose modality is absent (its ``transform`` returns
+          NaN rows for missing texts). The row then reads as missing
+          downstream: a NaN-aware model (e.g.
+          :class:`~sklearn.ensemble.HistGradientBoostingClassifier`) or an
+          imputer with a missing-indicator takes it in early fusion. No
+          warning.
+        - ``"error"``: a ValueError naming the samples (in ``fit`` as well).
+
+        The default keeps the behaviour of earlier versions.
 
     Attributes
     ----------
@@ -228,7 +248,8 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
         The common component removed by SIF (``"sif"`` only).
     n_empty_docs_ : int
         Number of texts with no in-vocabulary token in the last call to
-        ``fit``, ``transform`` or ``fit_transform``; their rows are zeros.
+        ``fit``, ``transform`` or ``fit_transform``; their rows are zeros
+        (or NaN, see ``oov``).
 
     See Also
     --------
@@ -243,9 +264,9 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
     sample (inside a ``Modality``, None and NaN rows are dropped as missing
     before they get here; an empty string is not treated as missing). A
     text whose tokens are all out of vocabulary (for instance only
-    punctuation, or only unseen words) gets a row of zeros; how many did is
-    stored in ``n_empty_docs_`` and announced by one ``UserWarning`` per
-    call. Out-of-vocabulary tokens are ignored.
+    punctuation, or only unseen words) is handled as ``oov`` says; how many
+    there were is stored in ``n_empty_docs_``. Out-of-vocabulary tokens in
+    a text that has known ones are ignored.
 
     ``transform`` tokenises every text, maps tokens to vocabulary ids in one
     pass, builds a sparse (texts x words) matrix of pooling weights and
@@ -287,6 +308,12 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
     >>> emb.n_empty_docs_, bool(X_new[1].any())
     (1, False)
 
+    With ``oov="missing"`` such a text gets a row of NaN instead, silently:
+
+    >>> import numpy as np
+    >>> np.isnan(emb.set_params(oov="missing").transform(["the cat", "zebras!"])).all(axis=1)
+    array([False,  True])
+
     Pooling weighted by TF-IDF, and pretrained vectors (here: those just
     trained) instead of training:
 
@@ -308,6 +335,7 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
         pretrained: Any = None,
         workers: int = 1,
         random_state: Any = None,
+        oov: str = "zero",
     ):
         self.vector_size = vector_size
         self.window = window
@@ -319,6 +347,7 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
         self.pretrained = pretrained
         self.workers = workers
         self.random_state = random_state
+        self.oov = oov
 
     # ------------------------------------------------------------ parameters
     def _check_params(self) -> None:
@@ -334,6 +363,7 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
             raise ValueError(f"sg must be 0 (CBOW) or 1 (skip-gram), got {self.sg!r}.")
         if self.pooling not in _POOLINGS:
             raise ValueError(f"pooling must be one of {_POOLINGS}, got {self.pooling!r}.")
+        self._check_oov()
         self.build_tokenizer()
         p = self.pretrained
         if p is not None and not isinstance(p, (str, os.PathLike)) and _as_keyed_vectors(p) is None:
@@ -376,7 +406,7 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
     def _check_texts(X: Any) -> list[str]:
         if isinstance(X, np.ndarray) and X.dtype.kind in "US":
             X = X.astype(object)  # a NumPy str array: one text per entry
-        texts = _as_sample_list(X)
+        texts = _as_sample_list(X, "Word2VecEmbedding")
         if not texts:
             raise ValueError("Word2VecEmbedding got 0 texts; at least 1 is required.")
         for i, text in enumerate(texts):
@@ -524,7 +554,7 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         _, indptr = self._fit(X)
-        self._report_empty(indptr, stacklevel=3)
+        self._handle_empty(indptr, None, stacklevel=3)
         return self
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
@@ -558,7 +588,14 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
         Returns
         -------
         embeddings : ndarray of shape (n_texts, `vector_size_`), dtype float32
-            A text with no in-vocabulary token gets a row of zeros.
+            A text with no in-vocabulary token gets a row of zeros, or of
+            NaN, or raises, as ``oov`` says.
+
+        Raises
+        ------
+        ValueError
+            If a text is missing, empty or not a string, or (``oov="error"``)
+            has no in-vocabulary token; the message names the samples.
         """
         check_is_fitted(self)
         texts = self._check_texts(X)
@@ -584,7 +621,7 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
                 u = self.components_[0]
                 out -= np.outer(out @ u, u)
             out = out.astype(np.float32)
-        self._report_empty(indptr, stacklevel=4)
+        self._handle_empty(indptr, out, stacklevel=4)
         return out
 
     def _weighted_mean(self, ids: np.ndarray, indptr: np.ndarray) -> np.ndarray:
@@ -632,16 +669,39 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
             start = stop
         return out
 
-    def _report_empty(self, indptr: np.ndarray, stacklevel: int) -> None:
+    def _check_oov(self) -> None:
+        if not isinstance(self.oov, str) or self.oov not in _OOV_MODES:
+            raise ValueError(f"oov must be one of {_OOV_MODES}, got {self.oov!r}.")
+
+    def _handle_empty(self, indptr: np.ndarray, out: np.ndarray | None, stacklevel: int) -> None:
+        """Count the texts without a known token and apply ``oov`` to their rows."""
+        self._check_oov()
         n_texts = len(indptr) - 1
-        self.n_empty_docs_ = int(np.count_nonzero(np.diff(indptr) == 0))
-        if self.n_empty_docs_:
-            warnings.warn(
-                f"Word2VecEmbedding: {self.n_empty_docs_} of {n_texts} texts have no "
-                "in-vocabulary token; their rows are zeros (n_empty_docs_).",
-                UserWarning,
-                stacklevel=stacklevel,
+        empty = np.flatnonzero(np.diff(indptr) == 0)
+        self.n_empty_docs_ = int(empty.size)
+        if not empty.size:
+            return
+        if self.oov == "error":
+            shown = ", ".join(str(int(i)) for i in empty[:_MAX_SAMPLES_SHOWN])
+            more = f" and {empty.size - _MAX_SAMPLES_SHOWN} more" if empty.size > _MAX_SAMPLES_SHOWN else ""
+            exc = ValueError(
+                f"Word2VecEmbedding: {empty.size} of {n_texts} texts have no in-vocabulary "
+                f"token (oov='error'): samples [{shown}{more}]. Use oov='missing' to mark "
+                "them as missing (NaN rows) or oov='zero' for zero rows."
             )
+            exc.sample_index = int(empty[0])
+            raise exc
+        if self.oov == "missing":
+            if out is not None:
+                out[empty] = np.nan
+            return
+        warnings.warn(
+            f"Word2VecEmbedding: {empty.size} of {n_texts} texts have no in-vocabulary "
+            "token; their rows are zeros (n_empty_docs_). Set oov='missing' for NaN rows "
+            "or oov='error' to raise.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
 
     # ------------------------------------------------------------ sklearn API
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

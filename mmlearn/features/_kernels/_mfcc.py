@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -16,9 +17,19 @@ MFCC_STATS = ("mean", "std", "min", "max", "median", "skew", "kurtosis")
 
 # Bytes of windowed frames transformed at once on the CPU: small enough for
 # the FFT's input and output to stay in cache (8-clip blocks beat 200-clip
-# blocks by 1.5x). On a GPU a block is as large as memory comfortably allows.
+# blocks by 1.5x). On a GPU a block is large, but every block has this size
+# (the last one is padded), so it must stay affordable for a single clip.
 _MFCC_BLOCK_BYTES_CPU = 1 << 20
-_MFCC_BLOCK_BYTES_GPU = 1 << 28
+_MFCC_BLOCK_BYTES_GPU = 1 << 25
+# Frames per block are a multiple of this (whole BLAS / SIMD tiles).
+_BLOCK_ROW_ALIGN = 64
+# Frames per DCT product (fixed, as the blocks are): small products cost
+# more in calls than in arithmetic.
+_DCT_BLOCK_ROWS = 2048
+# A clip whose power spectrum overflows float32 is recomputed scaled by a
+# power of two, to a largest |sample| in [2**39, 2**40): far from overflow
+# (|FFT|**2 <= 2**80 * n_fft**2) and far above the 1e-10 amin clamp.
+_RESCALE_EXPONENT = 40
 
 # Cost of one extra matrix product, in multiply-adds per frame, when the mel
 # bands are grouped (see _mel_band_groups).
@@ -39,21 +50,36 @@ def _rfft_rows(x: Any, xp: ModuleType) -> Any:
     return xp.fft.rfft(x, axis=-1)
 
 
-def _dct_ortho_rows(x: Any, dct: Any, xp: ModuleType, scale: float = 1.0) -> Any:
+def _dct_ortho_rows(
+    x: Any, dct: Any, xp: ModuleType, scale: float = 1.0, block_rows: int | None = None
+) -> Any:
     """``scale`` times the orthonormal DCT-II along the last axis (``dct``'s terms).
 
     ``scale * x @ dct`` computed as ``(x - x[..., :1]) @ dct`` plus the constant's
-    term: BLAS rounds a row differently depending on where it sits in the
-    matrix, and the shift makes a constant row (a silent frame) give exactly
-    ``[c * sqrt(n), 0, 0, ...]`` wherever it sits, so the identical frames
-    of a silent clip stay identical (no noise for skew or kurtosis to
-    amplify).
+    term: the shift makes a constant row (a silent frame) give exactly
+    ``[c * sqrt(n), 0, 0, ...]``, so the identical frames of a silent clip
+    stay identical (no noise for skew or kurtosis to amplify). With
+    ``block_rows``, the rows go through BLAS in blocks of exactly that many
+    (the last one padded with zeros): BLAS rounds a row differently
+    depending on the shape of the product, never on the other rows of a
+    product of a given shape.
     """
     n = x.shape[-1]
     flat = x.reshape(-1, n)
-    first = flat[:, :1]
-    out = (flat - first) @ (dct * xp.float32(scale))
-    out[:, 0] += first[:, 0] * xp.float32(scale * math.sqrt(n))
+    total = flat.shape[0]
+    rows = total if block_rows is None else int(block_rows)
+    terms = dct * xp.float32(scale)
+    c0 = xp.float32(scale * math.sqrt(n))
+    out = xp.empty((total, dct.shape[1]), dtype=xp.float32)
+    for r0 in range(0, total, rows):
+        block = flat[r0 : r0 + rows]
+        used = block.shape[0]
+        if used < rows:
+            block = xp.concatenate([block, xp.zeros((rows - used, n), dtype=block.dtype)])
+        first = block[:, :1]
+        res = (block - first) @ terms
+        res[:, 0] += first[:, 0] * c0
+        out[r0 : r0 + used] = res[:used]
     return out.reshape(x.shape[:-1] + (dct.shape[1],))
 
 
@@ -184,7 +210,8 @@ def mfcc_frames_batch(
         Array namespace, ``numpy`` or ``cupy``; the result stays on it.
     block_bytes : int, default=None
         Bytes of windowed frames transformed at once; None means 1 MiB on
-        numpy (cache-sized) and 256 MiB on a GPU.
+        numpy (cache-sized) and 32 MiB on a GPU. Every block has this size
+        (rounded to whole 64-frame tiles), the last one padded.
 
     Returns
     -------
@@ -210,10 +237,18 @@ def mfcc_frames_batch(
     Deviations: everything is computed in float32 (librosa's STFT runs in
     float64 because its window is float64, then casts to complex64); the
     results agree to about 1e-6 of each clip's largest coefficient. The
-    ``top_db`` floor is taken per clip, so the batch a clip is in changes
-    its coefficients only by float32 rounding (the BLAS product for the mel
-    bands rounds a frame differently depending on its place in a block;
-    about 1e-7 of the clip's largest coefficient).
+    ``top_db`` floor is taken per clip, and frames go through the FFT and
+    the BLAS products in blocks of exactly the same shape (set by ``n_fft``
+    and ``block_bytes``, the last block padded), so a clip's coefficients
+    are the same bit for bit whatever batch it is in, at whatever place
+    (BLAS rounds a row according to the product's shape, not its place).
+
+    A clip whose power spectrum overflows float32 is recomputed from the
+    clip scaled by ``2**-k`` (exact), its log-mel power raised by ``2 k ln
+    2``: where the ``top_db`` floor lies above ``amin`` (checked) that is
+    its exact value, finite where librosa's overflows to inf / NaN. A clip
+    with NaN or infinite samples, or too loud to rescale exactly, raises a
+    ValueError naming it (``exc.batch_position``).
 
     Examples
     --------
@@ -238,78 +273,148 @@ def mfcc_frames_batch(
     elif lengths is None:
         raise ValueError("lengths is required when signals is one concatenated array.")
     else:
-        signals = xp.asarray(signals, dtype=xp.float32)
+        signals = xp.asarray(signals)
         lengths_h = np.asarray(xp.asarray(lengths).tolist(), dtype=np.int64).reshape(-1)
         if signals.shape != (int(lengths_h.sum()),):
             raise ValueError(
                 f"signals must be the clips end to end, shape ({int(lengths_h.sum())},), "
                 f"got {signals.shape}."
             )
-    n_clips = int(lengths_h.shape[0])
-    if n_clips == 0 or lengths_h.min() < 1:
+    if lengths_h.shape[0] == 0 or lengths_h.min() < 1:
         raise ValueError("mfcc_frames_batch needs at least one clip, each of >= 1 sample.")
-    lengths = xp.asarray(lengths_h)
-    window, groups, dct = _mfcc_constants(
+    constants = _mfcc_constants(
         float(sr), n_fft, n_mels, float(fmin), None if fmax is None else float(fmax),
         int(n_mfcc), xp,
     )
-    pad = n_fft // 2
-    n_frames = 1 + (lengths + 2 * pad - n_fft) // hop_length
-    n_frames_h = 1 + (lengths_h + 2 * pad - n_fft) // hop_length
-    max_len, max_frames = int(lengths_h.max()), int(n_frames_h.max())
-
-    # One zero-padded row per clip, its length a multiple of hop_length, so
-    # that the frames of every clip are one strided view of the buffer.
-    row = hop_length * (-(-(max_len + 2 * pad) // hop_length))
-    if as_list:
-        # one copy: [pad zeros, clip 0, zeros to the next row + pad, clip 1, ...]
-        zeros = np.zeros(row, dtype=np.float32)
-        pieces = [zeros[:pad]]
-        for i, (clip, n) in enumerate(zip(signals, lengths_h.tolist())):
-            clip = np.asarray(clip)
-            if clip.ndim != 1:
-                raise ValueError(f"signals[{i}] must be 1-D, got shape {clip.shape}.")
-            pieces += [clip, zeros[: row - n]]
-        pieces[-1] = zeros[: row - int(lengths_h[-1]) - pad]
-        buf = xp.asarray(np.concatenate(pieces, dtype=np.float32).reshape(n_clips, row))
-    elif int(lengths_h.min()) == max_len:
-        buf = xp.zeros((n_clips, row), dtype=xp.float32)
-        buf[:, pad : pad + max_len] = signals.reshape(n_clips, max_len)
-    else:
-        buf = xp.zeros((n_clips, row), dtype=xp.float32)
-        inside = xp.arange(max_len)[None, :] < lengths[:, None]
-        region = buf[:, pad : pad + max_len]
-        region[inside] = signals  # row-major order = the clips end to end
-    item = buf.itemsize
-    frames = xp.lib.stride_tricks.as_strided(
-        buf,
-        shape=(n_clips, max_frames, n_fft),
-        strides=(row * item, hop_length * item, item),
+    rows = _block_rows(n_fft, xp, block_bytes)
+    setup = _FrameSetup(n_fft, hop_length, n_mels, constants, rows, xp)
+    log_mel, n_frames_h = _log_mel_frames(signals, lengths_h, as_list, setup)
+    n_clips, n_slots, _ = log_mel.shape
+    n_frames = xp.asarray(n_frames_h)
+    valid = xp.arange(n_slots)[None, :] < n_frames[:, None]
+    peak = xp.where(valid, log_mel.max(axis=2), -xp.inf).max(axis=1)
+    overflowed = np.flatnonzero(~np.asarray(xp.isfinite(peak).tolist(), dtype=bool))
+    if overflowed.size:
+        _recompute_rescaled(
+            log_mel, overflowed, signals, lengths_h, as_list, n_frames_h, top_db, setup
+        )
+        log_mel[~valid] = 0.0  # padding that overlapped an overflowed clip
+        peak = xp.where(valid, log_mel.max(axis=2), -xp.inf).max(axis=1)
+    if top_db is not None:
+        floor = (peak - float(top_db) / _DB_PER_NEPER).astype(xp.float32)
+        xp.maximum(log_mel, floor[:, None, None], out=log_mel)
+    mfcc = _dct_ortho_rows(
+        log_mel, constants[2], xp, scale=_DB_PER_NEPER, block_rows=max(rows, _DCT_BLOCK_ROWS)
     )
+    return mfcc[:, : int(n_frames_h.max())], n_frames
 
+
+class _FrameSetup(NamedTuple):
+    """What the framing of a batch needs besides the clips."""
+
+    n_fft: int
+    hop_length: int
+    n_mels: int
+    constants: tuple  # window, mel groups, DCT matrix (_mfcc_constants)
+    rows: int  # frames per block
+    xp: ModuleType
+
+
+def _block_rows(n_fft: int, xp: ModuleType, block_bytes: int | None) -> int:
+    """Frames per block: a multiple of ``_BLOCK_ROW_ALIGN``, fixed by ``n_fft`` alone."""
     if block_bytes is None:
         block_bytes = _MFCC_BLOCK_BYTES_CPU if xp is np else _MFCC_BLOCK_BYTES_GPU
-    block_rows = max(1, int(block_bytes) // (n_fft * item))
-    clips_per_block = max(1, block_rows // max_frames)
-    frames_per_block = max_frames if clips_per_block > 1 else min(max_frames, block_rows)
-    # zeros: frames past a block's longest clip are never computed
-    log_mel = xp.zeros((n_clips, max_frames, n_mels), dtype=xp.float32)
-    for c0 in range(0, n_clips, clips_per_block):
-        c1 = min(c0 + clips_per_block, n_clips)
-        t_end = int(n_frames_h[c0:c1].max())
-        for t0 in range(0, t_end, frames_per_block):
-            t1 = min(t0 + frames_per_block, t_end)
-            n_rows = (c1 - c0) * (t1 - t0)
-            spec = _rfft_rows(frames[c0:c1, t0:t1] * window, xp).reshape(n_rows, -1)
+    n = int(block_bytes) // (4 * n_fft)
+    return max(_BLOCK_ROW_ALIGN, n - n % _BLOCK_ROW_ALIGN)
+
+
+def _quiet(xp: ModuleType) -> Any:
+    """Silence NumPy's overflow warnings: overflow is detected and handled per clip."""
+    return np.errstate(over="ignore", invalid="ignore") if xp is np else contextlib.nullcontext()
+
+
+def _log_mel_frames(
+    signals: Any,
+    lengths_h: np.ndarray,
+    as_list: bool,
+    setup: _FrameSetup,
+) -> tuple[Any, np.ndarray]:
+    """Log-mel power (nepers, amin applied, no top_db floor) of every frame.
+
+    The clips are laid end to end in one zero-padded float32 buffer, each in
+    a slot of ``n_slots * hop_length`` samples, so that the frames of the
+    whole batch are one strided view of it. The frames are transformed in
+    blocks of exactly ``rows`` frames (the last one padded with frames of
+    zeros): every FFT and BLAS product has the same shape whatever the batch,
+    and a frame's result does not depend on the frames around it.
+
+    Returns
+    -------
+    log_mel : array, shape (n_clips, n_slots, n_mels), float32
+        ``log_mel[i, :n_frames[i]]`` belongs to clip ``i``; the rest is
+        padding (frames that may reach into the next clip).
+    n_frames : ndarray of int, shape (n_clips,)
+    """
+    n_fft, hop_length, n_mels, (window, groups, _), rows, xp = setup
+    n_clips = int(lengths_h.shape[0])
+    pad = n_fft // 2
+    n_frames_h = 1 + (lengths_h + 2 * pad - n_fft) // hop_length
+    max_len = int(lengths_h.max())
+    # A clip's slot holds its data after pad zeros, then zeros: its frames read
+    # only it and zeros as long as slot >= pad + length (its last frame ends
+    # by pad + length + pad, within the next slot's leading zeros).
+    n_slots = -(-(max_len + pad) // hop_length)
+    slot = n_slots * hop_length
+    n_needed = (n_clips - 1) * n_slots + int(n_frames_h[-1])
+    n_blocks = -(-n_needed // rows)
+    n_out = -(-(n_clips * n_slots) // rows) * rows
+    buf_len = max(n_clips * slot, (n_blocks * rows - 1) * hop_length + n_fft)
+    with _quiet(xp):  # a float64 clip beyond float32's range becomes inf: handled later
+        if as_list:
+            # one copy, each clip at pad + its slot's start, zeros in between
+            # (3x faster than np.concatenate of the pieces)
+            host = np.empty(buf_len, dtype=np.float32)
+            end = 0
+            for i, (clip, n) in enumerate(zip(signals, lengths_h.tolist())):
+                clip = np.asarray(clip)
+                if clip.ndim != 1:
+                    raise ValueError(f"signals[{i}] must be 1-D, got shape {clip.shape}.")
+                start = i * slot + pad
+                host[end:start] = 0.0
+                host[start : start + n] = clip
+                end = start + n
+            host[end:] = 0.0
+            buf = xp.asarray(host)
+        else:
+            buf = xp.zeros(buf_len, dtype=xp.float32)
+            region = buf[: n_clips * slot].reshape(n_clips, slot)[:, pad : pad + max_len]
+            if int(lengths_h.min()) == max_len:
+                region[...] = signals.reshape(n_clips, max_len)
+            else:
+                inside = xp.arange(max_len)[None, :] < xp.asarray(lengths_h)[:, None]
+                region[inside] = signals  # row-major order = the clips end to end
+    item = buf.itemsize
+    frames = xp.lib.stride_tricks.as_strided(
+        buf, shape=(n_blocks * rows, n_fft), strides=(hop_length * item, item)
+    )
+    log_mel = xp.empty((n_out, n_mels), dtype=xp.float32)
+    log_mel[n_blocks * rows :] = 0.0
+    work = xp.empty((rows, n_fft), dtype=xp.float32)
+    n_bins = n_fft // 2 + 1
+    power = xp.empty((rows, n_bins), dtype=xp.float32)
+    with _quiet(xp):
+        for b in range(n_blocks):
+            xp.multiply(frames[b * rows : (b + 1) * rows], window, out=work)
+            spec = _rfft_rows(work, xp)
             if xp is np:
                 # square the interleaved (re, im) float32 pairs in place, then
                 # add the pairs: cheaper than the strided .real / .imag views
                 pairs = spec.view(np.float32)
                 pairs *= pairs
-                power = pairs[:, 0::2] + pairs[:, 1::2]
+                np.add(pairs[:, 0::2], pairs[:, 1::2], out=power)
             else:
                 power = spec.real * spec.real + spec.imag * spec.imag
-            mel = xp.empty((n_rows, n_mels), dtype=xp.float32)
+            mel = log_mel[b * rows : (b + 1) * rows]
             for band_lo, band_hi, bin_lo, bin_hi, weights in groups:
                 mel[:, band_lo:band_hi] = power[:, bin_lo:bin_hi] @ weights
             # power_to_db(ref=1.0, amin=1e-10) while the block is in cache, in
@@ -317,14 +422,78 @@ def mfcc_frames_batch(
             # n_mfcc rather than n_mels values
             xp.maximum(mel, 1e-10, out=mel)
             xp.log(mel, out=mel)
-            log_mel[c0:c1, t0:t1] = mel.reshape(c1 - c0, t1 - t0, n_mels)
+    return log_mel[: n_clips * n_slots].reshape(n_clips, n_slots, n_mels), n_frames_h
 
-    if top_db is not None:
-        valid = xp.arange(max_frames)[None, :] < n_frames[:, None]
-        peak = xp.where(valid, log_mel.max(axis=2), -xp.inf).max(axis=1)
-        floor = (peak - float(top_db) / _DB_PER_NEPER).astype(xp.float32)
-        xp.maximum(log_mel, floor[:, None, None], out=log_mel)
-    return _dct_ortho_rows(log_mel, dct, xp, scale=_DB_PER_NEPER), n_frames
+
+def _clip_error(position: int, reason: str) -> ValueError:
+    """A ValueError about clip ``position`` of the batch.
+
+    ``batch_position`` and ``reason`` let a caller that knows which sample
+    the clip is (:class:`~mmlearn.features.MFCCFeatures`) name it instead.
+    """
+    exc = ValueError(f"signals[{position}]: {reason}")
+    exc.batch_position = position
+    exc.reason = reason
+    return exc
+
+
+def _recompute_rescaled(
+    log_mel: Any,
+    which: np.ndarray,
+    signals: Any,
+    lengths_h: np.ndarray,
+    as_list: bool,
+    n_frames_h: np.ndarray,
+    top_db: float | None,
+    setup: _FrameSetup,
+) -> None:
+    """Log-mel of clips whose power overflowed float32, from the clip scaled by 2**-k.
+
+    Scaling a clip by a power of two scales every FFT value by it exactly,
+    so the log-mel power of ``y * 2**-k`` plus ``2 k ln 2`` is that of ``y``,
+    wherever the ``amin`` clamp does not bind. For a clip this loud the
+    ``top_db`` floor (far above ``amin``) decides, in ``y``'s computation as
+    in the scaled one as long as the scaled peak stays ``top_db`` above
+    ``amin``; that is checked, as is the absence of clamped values when
+    there is no ``top_db`` floor. Writes into ``log_mel[which]``.
+    """
+    xp = setup.xp
+    starts = np.concatenate([[0], np.cumsum(lengths_h)[:-1]])
+    scaled, shifts, amp_of = [], [], []
+    for i in which.tolist():
+        y = signals[i] if as_list else signals[starts[i] : starts[i] + lengths_h[i]]
+        y = xp.asarray(y)
+        if y.dtype.kind != "f":
+            y = y.astype(xp.float64)
+        amp = float(xp.abs(y).max())
+        if not math.isfinite(amp):
+            raise _clip_error(i, "audio has non-finite samples (NaN or inf); MFCCs are undefined.")
+        k = math.frexp(amp)[1] - _RESCALE_EXPONENT
+        if k <= 0:
+            raise _clip_error(
+                i,
+                f"the mel power spectrum overflows float32 although the largest |sample| is "
+                f"only {amp:.3g}; the mel filter bank is too narrow for the sampling rate.",
+            )
+        with _quiet(xp):
+            scaled.append(xp.ldexp(y, -k).astype(xp.float32))
+        shifts.append(2.0 * k * math.log(2.0))
+        amp_of.append(amp)
+    redo, _ = _log_mel_frames(xp.concatenate(scaled), lengths_h[which], False, setup)
+
+    ln_amin = math.log(1e-10)
+    for j, i in enumerate(which.tolist()):
+        own = redo[j, : int(n_frames_h[i])]
+        peak, low = float(own.max()), float(own.min())
+        floor = None if top_db is None else peak - float(top_db) / _DB_PER_NEPER
+        if not math.isfinite(peak) or (low <= ln_amin if floor is None else floor < ln_amin):
+            raise _clip_error(
+                i,
+                f"audio too loud (largest |sample| {amp_of[j]:.3g}): its power spectrum "
+                "overflows float32, and scaled down its mel power falls below amin=1e-10, so "
+                "it cannot be computed exactly; scale the clip down (e.g. to [-1, 1]).",
+            )
+        log_mel[i, : int(n_frames_h[i])] = own + xp.float32(shifts[j])
 
 
 @functools.lru_cache(maxsize=64)
