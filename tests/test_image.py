@@ -18,7 +18,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from mmlearn.backend import gpu_available
 from mmlearn.features import ConvEmbedding, FeatureMemo, HOGFeatures
 from mmlearn.features._kernels._conv import conv_triangle_features
-from mmlearn.features._kernels._hog import _hog_bins, _hog_pseudo_angle_edges, hog_batch
+from mmlearn.features._kernels._hog import (
+    _hog_bin_table,
+    _hog_bins,
+    _hog_fix_near_edges,
+    hog_batch,
+)
 
 # Output rows are float32 with values in [0, 1]; our cells are summed in
 # float64 and blocks normalised in float32, skimage sums cells in float32 and
@@ -162,22 +167,62 @@ def test_hog_kernel_chunking_does_not_change_rows(block_pixels):
     np.testing.assert_array_equal(got, ref)
 
 
-@pytest.mark.parametrize("orientations", [4, 8, 9, 11, 31, 180])
-def test_hog_bins_equal_skimage_rule_for_every_8bit_gradient(orientations):
-    # Every gradient pair an 8-bit image can produce, binned by skimage's rule
-    # (degrees(arctan2) % 180 against the edges 180 / n * i, lower edge inclusive).
-    g = np.arange(-255, 256, dtype=np.float64)
-    gx, gy = (a.ravel() for a in np.meshgrid(g, g))
+def _skimage_bins(gx, gy, orientations):
+    # skimage 0.26's rule (_hoghistogram.pyx): rad2deg(arctan2) % 180 in float64,
+    # bin i when (180 / n) * i <= angle < (180 / n) * (i + 1); -1: no bin.
     angle = np.rad2deg(np.arctan2(gy, gx)) % 180
     per = 180.0 / orientations
     expected = np.full(angle.shape, -1)
     for i in range(orientations):
         expected[(angle >= per * i) & (angle < per * (i + 1))] = i
-    bins = np.empty(gx.shape, dtype=np.uint8)
-    _hog_bins(gx.copy(), gy.copy(), _hog_pseudo_angle_edges(orientations), np,
-              tmp=np.empty_like(gx), mask=np.empty(gx.shape, bool), out=bins)
+    return expected
+
+
+def _our_bins(gx, gy, orientations):
+    table, cells, sentinel = _hog_bin_table(orientations)
+    bins = np.empty(gx.shape, dtype=table.dtype)
+    gx0, gy0 = gx.copy(), gy.copy()
+    _hog_bins(gx, gy, table, cells, np, tmp=np.empty_like(gx), tmp2=np.empty_like(gx),
+              index=np.empty(gx.shape, np.intp), out=bins)
+    np.testing.assert_array_equal(gx, gx0)  # not modified
+    np.testing.assert_array_equal(gy, gy0)
+    near, counted = _hog_fix_near_edges(gx, gy, bins, sentinel, orientations, np)
+    out = bins.astype(np.int64)
+    if near is not None:
+        out[near[~counted]] = -1
+    return out
+
+
+@pytest.mark.parametrize("orientations", [1, 4, 8, 9, 11, 31, 180, 257, 1000])
+def test_hog_bins_equal_skimage_rule_for_every_8bit_gradient(orientations):
+    # Every gradient pair an 8-bit image can produce.
+    g = np.arange(-255, 256, dtype=np.float64)
+    gx, gy = (a.ravel() for a in np.meshgrid(g, g))
     moving = (gx != 0) | (gy != 0)  # zero gradients have zero weight
-    np.testing.assert_array_equal(bins[moving], expected[moving])
+    np.testing.assert_array_equal(_our_bins(gx, gy, orientations)[moving],
+                                  _skimage_bins(gx, gy, orientations)[moving])
+
+
+@pytest.mark.parametrize("orientations", [4, 7, 9, 12, 13, 300])
+def test_hog_bins_equal_skimage_rule_on_and_near_every_edge(orientations):
+    # Float gradients exactly on, and within a few ulps or 1e-13 degrees of,
+    # every bin edge (0 and 180 included), in all four quadrants, and
+    # gradients whose angle rounds to 180 degrees (skimage counts them nowhere).
+    rng = np.random.default_rng(orientations)
+    per = 180.0 / orientations
+    k = rng.integers(0, orientations + 1, 40_000)
+    jitter = rng.normal(0, 1e-13, k.size) * rng.choice([0, 1e-3, 1, 1e3], k.size)
+    rad = np.deg2rad(per * k + jitter)
+    mag = rng.choice([1e-200, 1e-3, 1.0, 3.0, 1e6, 1e200], k.size)
+    gx, gy = mag * np.cos(rad), mag * np.sin(rad)
+    flip = rng.random(k.size) < 0.5
+    gx[flip], gy[flip] = -gx[flip], -gy[flip]
+    tiny = np.array([1e-300, -1e-300, 1e-17, -1e-17, 0.0, -0.0])
+    gx = np.concatenate([gx, np.ones(6), -np.ones(6)])
+    gy = np.concatenate([gy, tiny, tiny])
+    expected = _skimage_bins(gx, gy, orientations)
+    assert (expected == -1).any()
+    np.testing.assert_array_equal(_our_bins(gx, gy, orientations), expected)
 
 
 def test_hog_gray_equals_its_three_channel_copy_and_mixes_with_colour():
