@@ -225,6 +225,96 @@ def test_hog_bins_equal_skimage_rule_on_and_near_every_edge(orientations):
     np.testing.assert_array_equal(_our_bins(gx, gy, orientations), expected)
 
 
+def test_hog_transform_sqrt_gradient_on_a_bin_edge():
+    # After the square root the gradient (sqrt 3, 1) lies exactly on the
+    # 60-degree edge; skimage's float rounding decides the bin.
+    img = np.zeros((8, 8), np.uint8)
+    img[4, 3], img[3, 4] = 3, 1
+    params = dict(orientations=9, pixels_per_cell=(8, 8), cells_per_block=(1, 1),
+                  block_norm="L1", transform_sqrt=True)
+    got = HOGFeatures(**params).fit_transform(img[None])
+    np.testing.assert_allclose(got[0], sk_hog(img, **params), rtol=0, atol=HOG_ATOL)
+
+
+def test_hog_transform_sqrt_all_sklearn_digits():
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images.astype(np.uint8)  # 1,797 images, values 0..16
+    params = dict(pixels_per_cell=(2, 2), cells_per_block=(2, 2), transform_sqrt=True)
+    got = HOGFeatures(**params).fit_transform(images)
+    np.testing.assert_allclose(got, _sk(images, **params), rtol=0, atol=HOG_ATOL)
+
+
+@pytest.mark.parametrize("levels, transform_sqrt", [(4, False), (5, True), (13, True)])
+def test_hog_colour_near_ties_pick_skimage_channel(levels, transform_sqrt):
+    # Few grey levels per channel: many pixels where two channels' gradient
+    # magnitudes tie exactly or to the last bit (after the square root).
+    images = np.random.default_rng(levels).integers(0, levels, (60, 16, 16, 3)).astype(np.uint8)
+    params = dict(pixels_per_cell=(4, 4), cells_per_block=(2, 2), transform_sqrt=transform_sqrt)
+    got = HOGFeatures(**params).fit_transform(images)
+    np.testing.assert_allclose(got, _sk(images, **params), rtol=0, atol=HOG_ATOL)
+
+
+@pytest.mark.parametrize("orientations", [255, 256, 257, 300, 1000])
+def test_hog_many_orientations(orientations):
+    images = _make("u8", (16, 16), n=3)
+    params = dict(orientations=orientations, pixels_per_cell=(4, 4), cells_per_block=(2, 2))
+    got = HOGFeatures(**params).fit_transform(images)
+    np.testing.assert_allclose(got, _sk(images, **params), rtol=0, atol=HOG_ATOL)
+
+
+def _mixed_scale_image(rng, dtype=np.float64):
+    img = rng.uniform(0, 1, (16, 16))
+    img[:8, :8] *= 1e-3  # a quiet corner: its blocks are far from the loud ones
+    return img.astype(dtype)
+
+
+@pytest.mark.parametrize("block_norm", ["L1", "L1-sqrt", "L2", "L2-Hys"])
+@pytest.mark.parametrize("transform_sqrt", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1e12, 1e20, 1e30, 1e37])
+def test_hog_huge_pixels_match_skimage_where_it_is_finite(block_norm, transform_sqrt, dtype,
+                                                         scale):
+    # skimage is finite up to ~1e38 (its float32 cell sums overflow above);
+    # our blocks used to overflow float32 squares from ~1e19 (L2: zeros).
+    img = _mixed_scale_image(np.random.default_rng(0), dtype) * dtype(scale)
+    params = dict(pixels_per_cell=(4, 4), cells_per_block=(2, 2), block_norm=block_norm,
+                  transform_sqrt=transform_sqrt)
+    expected = sk_hog(img, **params)
+    assert np.isfinite(expected).all()
+    got = HOGFeatures(**params).fit_transform(img[None])
+    np.testing.assert_allclose(got[0], expected, rtol=0, atol=HOG_ATOL)
+
+
+@pytest.mark.parametrize("block_norm", ["L1", "L1-sqrt", "L2", "L2-Hys"])
+@pytest.mark.parametrize("transform_sqrt", [False, True])
+@pytest.mark.parametrize("exponent", [130, 500, 511, 700, 1000, 1023])
+def test_hog_pixels_beyond_skimage_range_are_finite_and_exact(block_norm, transform_sqrt,
+                                                              exponent):
+    # Where skimage overflows (NaN), the image scaled by 2**-exponent (exact)
+    # has the same HOG in exact arithmetic when eps is negligible: pixel
+    # values ~2**10 make eps / block norm ~1e-8 (L1) or smaller.
+    rng = np.random.default_rng(exponent)
+    small = rng.uniform(0.5, 1, (2, 16, 16)) * 2.0**10
+    huge = np.ldexp(small, exponent - 10)
+    assert np.isfinite(huge).all()
+    params = dict(pixels_per_cell=(4, 4), cells_per_block=(2, 2), block_norm=block_norm,
+                  transform_sqrt=transform_sqrt)
+    got = HOGFeatures(**params).fit_transform(huge)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, _sk(small, **params), rtol=0, atol=HOG_ATOL)
+    # and a huge image does not change its batch neighbour's row
+    both = HOGFeatures(**params).fit_transform(np.stack([huge[0], small[1]]))
+    np.testing.assert_array_equal(both[1], HOGFeatures(**params).fit_transform(small[1:])[0])
+
+
+def test_hog_int64_pixels_beyond_2_to_40():
+    img = np.random.default_rng(3).integers(0, 2**62, (16, 16), dtype=np.int64)
+    params = dict(pixels_per_cell=(4, 4), cells_per_block=(2, 2), block_norm="L2")
+    got = HOGFeatures(**params).fit_transform(img[None])
+    np.testing.assert_allclose(got[0], sk_hog(img, **params), rtol=0, atol=HOG_ATOL)
+
+
 def test_hog_gray_equals_its_three_channel_copy_and_mixes_with_colour():
     rng = np.random.default_rng(1)
     gray = rng.integers(0, 256, (24, 24), dtype=np.uint8)

@@ -331,6 +331,19 @@ def hog_batch(
         hist[start:start + m] = counts.reshape(m, n_cells * n_ori)
     # skimage divides each cell's float32 sum by the cell area in float32
     hist = (hist / (cr * cc)).astype(xp.float32).reshape(n_img, ncr, ncc, n_ori)
-    eps = _HOG_EPS if exps is None else xp.ldexp(
-        xp.full(n_img, _HOG_EPS), (-(exps // 2 if transform_sqrt else exps)).astype(xp.int32))
-    return _hog_block_normalize(hist, xp, (br, bc), block_norm, eps)
+    if exps is None:
+        return _hog_block_normalize(hist, xp, (br, bc), block_norm)
+    # scaled images (eps scaled with them, float64); the others exactly as
+    # without them, so that a row never depends on its batch neighbours
+    scaled = exps > 0
+    out = xp.empty((n_img, _hog_n_features(ncr, ncc, br, bc, n_ori)), dtype=xp.float32)
+    if not bool(scaled.all()):
+        out[~scaled] = _hog_block_normalize(hist[~scaled], xp, (br, bc), block_norm)
+    k = exps[scaled] // 2 if transform_sqrt else exps[scaled]
+    eps = xp.ldexp(xp.full(k.shape, _HOG_EPS), (-k).astype(xp.int32))
+    out[scaled] = _hog_block_normalize(hist[scaled], xp, (br, bc), block_norm, eps)
+    return out
+
+
+def _hog_n_features(ncr: int, ncc: int, br: int, bc: int, n_ori: int) -> int:
+    return (ncr - br + 1) * (ncc - bc + 1) * br * bc * n_ori
