@@ -170,6 +170,7 @@ class HOGFeatures(_BatchFeatureExtractor):
     --------
     skimage.feature.hog : The reference implementation, one image at a time.
     ConvEmbedding : A learned convolutional embedding.
+    PretrainedEmbedding : A pretrained torch / ONNX network's embedding.
 
     Notes
     -----
@@ -183,10 +184,21 @@ class HOGFeatures(_BatchFeatureExtractor):
     not rescaled), as in skimage.
 
     **Agreement with skimage 0.26.** Same gradients (central differences,
-    zero on the border), same bin rule (``180 / orientations * i`` lower edge
-    inclusive, ``arctan2 mod 180``), same cell and block layout; see
+    zero on the border, in float32 for float32 images as skimage), same bins
+    (``rad2deg(arctan2) % 180`` against ``(180 / orientations) * i``, lower
+    edge inclusive, float64; gradients within 1e-9 of an edge, such as the
+    exact 60-degree ``(sqrt(3), 1)`` that ``transform_sqrt`` gives on 8-bit
+    images, are binned with skimage's own formula), same colour channel
+    (largest ``hypot``), same cell and block layout; see
     :func:`~mmlearn.features._kernels._hog.hog_batch` for the float rounding
     differences (below 1e-6 in every test).
+
+    **Large values.** Rows are always finite. skimage's cell sums (float32)
+    overflow for gradients above ~1e38 and give NaN; here an image whose
+    largest |pixel| exceeds 2**40 is scaled by a power of two first, with
+    ``eps`` scaled alike, which changes no block norm: the row is the one
+    exact arithmetic gives, and equals skimage's wherever skimage's is
+    finite.
 
     References
     ----------
