@@ -182,7 +182,7 @@ def _our_bins(gx, gy, orientations):
     bins = np.empty(gx.shape, dtype=table.dtype)
     gx0, gy0 = gx.copy(), gy.copy()
     _hog_bins(gx, gy, table, cells, np, tmp=np.empty_like(gx), tmp2=np.empty_like(gx),
-              index=np.empty(gx.shape, np.intp), out=bins)
+              index=np.empty(gx.shape, np.int32), out=bins)
     np.testing.assert_array_equal(gx, gx0)  # not modified
     np.testing.assert_array_equal(gy, gy0)
     near, counted = _hog_fix_near_edges(gx, gy, bins, sentinel, orientations, np)

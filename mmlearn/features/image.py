@@ -484,6 +484,20 @@ def _load_unit_image(sample: Any, index: int, *, n_channels: int | None,
     return img
 
 
+def _embed_by_shape(images: list[np.ndarray], n_features: int, batch_size: int,
+                    embed: Any) -> np.ndarray:
+    """Rows of ``embed(batch, indices)`` over batches of same-shaped images."""
+    out = np.empty((len(images), n_features), dtype=np.float32)
+    groups: dict[tuple, list[int]] = {}
+    for i, img in enumerate(images):
+        groups.setdefault(img.shape, []).append(i)
+    for idx in groups.values():
+        for k in range(0, len(idx), batch_size):
+            part = idx[k:k + batch_size]
+            out[part] = embed([images[i] for i in part], part)
+    return out
+
+
 class ConvEmbedding(TransformerMixin, BaseEstimator):
     """Learned convolutional embedding of images (Coates, Lee and Ng, 2011).
 
@@ -747,17 +761,8 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
         if not samples:
             raise ValueError("ConvEmbedding got 0 samples; at least 1 is required.")
         images = self._load_all(samples, self.n_channels_)
-        out = np.empty((len(images), self.n_features_out_), dtype=np.float32)
-        # one kernel call per batch of same-shaped images
-        groups: dict[tuple, list[int]] = {}
-        for i, img in enumerate(images):
-            groups.setdefault(img.shape, []).append(i)
-        bs = int(self.batch_size)
-        for idx in groups.values():
-            for k in range(0, len(idx), bs):
-                part = idx[k:k + bs]
-                out[part] = self._embed([images[i] for i in part])
-        return out
+        return _embed_by_shape(images, self.n_features_out_, int(self.batch_size),
+                               lambda batch, indices: self._embed(batch))
 
     def _embed(self, batch: list[np.ndarray]) -> np.ndarray:
         stack = np.stack(batch)

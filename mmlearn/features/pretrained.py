@@ -20,7 +20,13 @@ from sklearn.utils.validation import check_is_fitted
 from .._config import get_config
 from ..io import _where
 from ._base import _as_sample_list
-from .image import _check_int, _check_pair, _image_input_tags, _load_unit_image
+from .image import (
+    _check_int,
+    _check_pair,
+    _embed_by_shape,
+    _image_input_tags,
+    _load_unit_image,
+)
 
 __all__ = ["PretrainedEmbedding"]
 
@@ -276,16 +282,7 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
         if not samples:
             raise ValueError("PretrainedEmbedding got 0 samples; at least 1 is required.")
         images = [self._load(s, i) for i, s in enumerate(samples)]
-        out = np.empty((len(images), self.n_features_out_), dtype=np.float32)
-        groups: dict[tuple, list[int]] = {}
-        for i, img in enumerate(images):
-            groups.setdefault(img.shape, []).append(i)
-        bs = int(self.batch_size)
-        for idx in groups.values():
-            for k in range(0, len(idx), bs):
-                part = idx[k:k + bs]
-                out[part] = self._embed([images[i] for i in part], part)
-        return out
+        return _embed_by_shape(images, self.n_features_out_, int(self.batch_size), self._embed)
 
     def _embed(self, batch: list[np.ndarray], indices: list[int]) -> np.ndarray:
         mean, std = self._norm_stats()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from types import ModuleType
 from typing import Any
@@ -38,6 +39,7 @@ def _hog_exact_bins(gx: Any, gy: Any, orientations: int, xp: ModuleType) -> tupl
     return xp.where(counted, b, 0), counted
 
 
+@functools.lru_cache(maxsize=16)
 def _hog_bin_table(orientations: int) -> tuple[np.ndarray, int, int]:
     """Lookup table from the pseudo-angle of ``_hog_bins`` to the bin.
 
@@ -71,7 +73,9 @@ def _hog_bin_table(orientations: int) -> tuple[np.ndarray, int, int]:
     # p == 2 exactly without a flip is gy == 0 (or rounds to it) and gx < 0:
     # 180 degrees, which is bin 0 in skimage (180 % 180 == 0)
     unflipped[2 * cells] = 0
-    return np.concatenate([unflipped, flipped]), cells, sentinel
+    table = np.concatenate([unflipped, flipped])
+    table.flags.writeable = False  # cached: shared by every call
+    return table, cells, sentinel
 
 
 def _hog_bins(gx: Any, gy: Any, table: Any, cells: int, xp: ModuleType, *, tmp: Any,
@@ -84,7 +88,7 @@ def _hog_bins(gx: Any, gy: Any, table: Any, cells: int, xp: ModuleType, *, tmp: 
     (0 degrees) to 2 (180 degrees). The bin is looked up in ``table`` (see
     :func:`_hog_bin_table`); pixels near a bin edge get the table's sentinel.
     ``gx`` and ``gy`` are not modified; ``tmp``, ``tmp2`` (float64) and
-    ``index`` (intp) are work buffers of the same shape; ``out`` receives the
+    ``index`` (int32) are work buffers of the same shape; ``out`` receives the
     bins (table dtype).
     """
     xp.abs(gx, out=tmp)
@@ -92,16 +96,14 @@ def _hog_bins(gx: Any, gy: Any, table: Any, cells: int, xp: ModuleType, *, tmp: 
     tmp += tmp2
     with np.errstate(invalid="ignore", divide="ignore"):
         xp.divide(gx, tmp, out=tmp)        # q in [-1, 1]; NaN where gx = gy = 0
-    xp.copysign(1.0, gy, out=tmp2)         # -1: flip the gradient to gy >= 0
-    tmp *= tmp2
-    tmp *= -float(cells)
-    tmp += float(cells)                    # p * cells
-    xp.fmin(tmp, float(2 * cells), out=tmp)  # NaN (zero gradient, weight 0) -> last cell
-    half = cells + 0.5
-    tmp2 *= -half
-    tmp2 += half                           # flipped: offset 2 * cells + 1
-    tmp += tmp2
-    index[...] = tmp                       # floor, as p >= 0
+    # cell index of p = 1 - s q (s = sign of gy), flipped pixels (s = -1) in
+    # the table's second half: (2 cells + 0.5) - s (cells q + cells + 0.5)
+    tmp *= float(cells)
+    tmp += cells + 0.5                     # > 0, so copysign applies s
+    xp.copysign(tmp, gy, out=tmp)
+    xp.subtract(2 * cells + 0.5, tmp, out=tmp)
+    xp.fmax(tmp, 0.0, out=tmp)             # NaN (zero gradient, weight 0) -> cell 0
+    index[...] = tmp                       # floor, as the index is >= 0
     xp.take(table, index, out=out)
     return out
 
@@ -115,9 +117,9 @@ def _hog_fix_near_edges(gx: Any, gy: Any, bins: Any, sentinel: int, orientations
     (their weight must be zeroed where not), or ``(None, None)`` if none.
     """
     flat_bins = bins.reshape(-1)
-    near = xp.flatnonzero(flat_bins == sentinel)
-    if not near.size:
+    if int(flat_bins.max()) != sentinel:  # the usual case; max is cheap
         return None, None
+    near = xp.flatnonzero(flat_bins == sentinel)
     b, counted = _hog_exact_bins(gx.reshape(-1)[near], gy.reshape(-1)[near], orientations, xp)
     flat_bins[near] = b
     return near, counted
@@ -308,7 +310,7 @@ def hog_batch(
     cell_of = ((xp.arange(hc) // cr)[:, None] * ncc + (xp.arange(wc) // cc)[None, :]) * n_ori
     offsets = cell_of[None] + (xp.arange(step) * (n_cells * n_ori))[:, None, None]
     gx, gy, mag, tmp = (xp.empty((step, hc, wc), dtype=xp.float64) for _ in range(4))
-    index = xp.empty((step, hc, wc), dtype=xp.intp)
+    index = xp.empty((step, hc, wc), dtype=xp.int32)
     bins = xp.empty((step, hc, wc), dtype=table.dtype)
     target = xp.empty((step, hc, wc), dtype=offsets.dtype)
     hist = xp.empty((n_img, n_cells * n_ori), dtype=xp.float64)
