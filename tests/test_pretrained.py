@@ -9,17 +9,18 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from skimage.transform import resize as sk_resize
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mmlearn.features import PretrainedEmbedding
 
-torch = pytest.importorskip("torch", reason="torch is an optional extra")
+# torch (CPU build) and onnx / onnxruntime are in the ``test`` extra: the
+# tests import them directly and never skip.
 
 
 def _tiny_torch_model():
-    torch = pytest.importorskip("torch", reason="torch is an optional extra")
     torch.manual_seed(0)
     return torch.nn.Sequential(
         torch.nn.Conv2d(3, 4, 3),
@@ -45,7 +46,6 @@ def _normalised(images, size, mean, std):
 
 
 def test_torch_backbone_penultimate_and_output():
-    torch = pytest.importorskip("torch")
     model = _tiny_torch_model()
     rng = np.random.default_rng(0)
     images = list(rng.integers(0, 256, (5, 12, 12, 3), dtype=np.uint8)) + [
@@ -72,7 +72,6 @@ def test_torch_backbone_penultimate_and_output():
 
 
 def test_torch_backbone_without_linear_layer_needs_output():
-    torch = pytest.importorskip("torch")
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.Flatten())
     images = np.zeros((2, 8, 8, 3), np.uint8)
     with pytest.raises(ValueError, match="output='output'"):
@@ -82,7 +81,7 @@ def test_torch_backbone_without_linear_layer_needs_output():
 
 
 def _tiny_onnx_model(path, rng, static=True):
-    onnx = pytest.importorskip("onnx")
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     w1 = rng.standard_normal((3 * 8 * 8, 5)).astype(np.float32)
@@ -111,7 +110,6 @@ def _tiny_onnx_model(path, rng, static=True):
 
 
 def test_onnx_backbone_penultimate_and_output(tmp_path):
-    pytest.importorskip("onnxruntime")
     rng = np.random.default_rng(1)
     path = str(tmp_path / "tiny.onnx")
     w1, w2, b2 = _tiny_onnx_model(path, rng)

@@ -218,7 +218,9 @@ class HOGFeatures(_BatchFeatureExtractor):
     array(['hog_0', 'hog_1', 'hog_2'], dtype=object)
     """
 
-    _memo_version = 1
+    # 2: skimage's exact bins near edges, colour channel by hypot, float32
+    # gradients of float32 images, finite rows for huge pixels
+    _memo_version = 2
 
     def __init__(
         self,
