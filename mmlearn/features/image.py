@@ -195,10 +195,10 @@ class HOGFeatures(_BatchFeatureExtractor):
 
     **Large values.** Rows are always finite. skimage's cell sums (float32)
     overflow for gradients above ~1e38 and give NaN; here an image whose
-    largest |pixel| exceeds 2**40 is scaled by a power of two first, with
-    ``eps`` scaled alike, which changes no block norm: the row is the one
-    exact arithmetic gives, and equals skimage's wherever skimage's is
-    finite.
+    largest absolute pixel value exceeds 2**40 is scaled by a power of two
+    first, with ``eps`` scaled alike, which changes no block norm: the row
+    is the one exact arithmetic gives, and equals skimage's wherever
+    skimage's is finite.
 
     References
     ----------

@@ -14,7 +14,7 @@ from ._windows import _windows_2d
 
 _HOG_BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 _HOG_EPS = 1e-5
-# Images whose largest |pixel| exceeds 2**_HOG_MAX_EXP are scaled by a power
+# Images whose largest absolute pixel value exceeds 2**_HOG_MAX_EXP are scaled by a power
 # of two (exact) so that squares of gradients and float32 cell sums cannot
 # overflow; ``eps`` is scaled with them, which keeps every block norm exact.
 _HOG_MAX_EXP = 40
@@ -167,7 +167,7 @@ def _hog_gradients(chunk: Any, xp: ModuleType, hc: int, wc: int, transform_sqrt:
 def _hog_scale_exponents(images: Any, xp: ModuleType, transform_sqrt: bool) -> Any:
     """Per image, the power of two ``k`` to scale it by (``x * 2**-k``), or None.
 
-    Images whose largest |pixel| is at most ``2**_HOG_MAX_EXP`` are left
+    Images whose largest absolute pixel value is at most ``2**_HOG_MAX_EXP`` are left
     alone (``k = 0``); None when that holds for all (always for 8- to
     32-bit integer and float16 images).
     """
@@ -274,7 +274,7 @@ def hog_batch(
     - Magnitudes are ``sqrt(gx**2 + gy**2)`` (skimage: ``hypot``), cells
       are summed in float64 (skimage adds in float32), blocks normalised in
       float32 (skimage: float64). The result agrees with skimage to ~1e-7.
-    - Finite output for every finite image: an image whose largest |pixel|
+    - Finite output for every finite image: an image whose largest absolute pixel value
       exceeds 2**40 is first scaled by a power of two (exact), and ``eps``
       with it, which leaves every block norm unchanged; its blocks are then
       normalised in float64. skimage's float32 cell sums overflow for
