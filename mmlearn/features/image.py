@@ -7,8 +7,8 @@
 - :class:`ConvEmbedding` is a fitted transformer: by default the single-layer
   network of Coates, Lee and Ng (2011), learned without labels (random
   patches, ZCA whitening, k-means filters, "triangle" activation, quadrant
-  pooling); it can also run a user's pretrained ``torch.nn.Module`` or ONNX
-  model and take its penultimate layer.
+  pooling). Pretrained torch / ONNX backbones are
+  :class:`~mmlearn.features.PretrainedEmbedding` (``pretrained.py``).
 
 Both take a sequence of images: 2-D gray or 3-D colour arrays, or file paths
 read by :func:`mmlearn.io.load_image`.
@@ -16,7 +16,6 @@ read by :func:`mmlearn.io.load_image`.
 
 from __future__ import annotations
 
-import copy
 import numbers
 import os
 from types import ModuleType
@@ -28,9 +27,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._config import get_config
 from ..backend import get_namespace, to_host
-from ..io import _where, load_image
+from ..io import _resolve_path, _where, load_image
 from ._base import _as_sample_list, _BatchFeatureExtractor
 from ._kernels._conv import conv_triangle_features, normalize_patches
 from ._kernels._hog import _HOG_BLOCK_NORMS, hog_batch
@@ -64,13 +62,26 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def _image_shape_hint(sample: Any) -> tuple[int, int] | None:
+def _image_input_tags(input_tags: Any) -> None:
+    """sklearn input tags of an image transformer (set in place).
+
+    X is a sequence of images: a stack ``(n, H, W[, C])`` (3-D or 4-D), a
+    list / Series of 2-D or 3-D arrays, or of file paths (strings). A 2-D
+    numeric X is not tabular data here: each row would be one 1-D image, so
+    sklearn's common checks, which all feed tabular X, do not apply.
+    """
+    input_tags.two_d_array = False
+    input_tags.three_d_array = True
+    input_tags.string = True
+
+
+def _image_shape_hint(sample: Any, base_dir: Any = None) -> tuple[int, int] | None:
     """(height, width) of a sample without decoding it, or None if unknown."""
     if isinstance(sample, (str, os.PathLike)):
         try:
             from PIL import Image
 
-            with Image.open(os.fspath(sample)) as im:
+            with Image.open(_resolve_path(sample, base_dir)) as im:
                 return int(im.size[1]), int(im.size[0])
         except Exception:  # unreadable: load_image reports it, naming the sample
             return None
@@ -141,6 +152,11 @@ class HOGFeatures(_BatchFeatureExtractor):
         ``joblib.Memory`` / directory for an on-disk memo.
     device : {"auto", "cpu", "cuda"}, default=None
         Where the kernel runs; None follows :func:`mmlearn.get_config`.
+    base_dir : str or path-like, default=None
+        Folder that relative image paths are resolved against (see
+        :func:`mmlearn.io.load_image`), e.g. the folder of the CSV listing
+        the files; None: the current directory. Like ``batch_size`` it does
+        not change the features, so it does not change the memo's keys.
 
     Attributes
     ----------
@@ -154,6 +170,7 @@ class HOGFeatures(_BatchFeatureExtractor):
     --------
     skimage.feature.hog : The reference implementation, one image at a time.
     ConvEmbedding : A learned convolutional embedding.
+    PretrainedEmbedding : A pretrained torch / ONNX network's embedding.
 
     Notes
     -----
@@ -167,10 +184,21 @@ class HOGFeatures(_BatchFeatureExtractor):
     not rescaled), as in skimage.
 
     **Agreement with skimage 0.26.** Same gradients (central differences,
-    zero on the border), same bin rule (``180 / orientations * i`` lower edge
-    inclusive, ``arctan2 mod 180``), same cell and block layout; see
+    zero on the border, in float32 for float32 images as skimage), same bins
+    (``rad2deg(arctan2) % 180`` against ``(180 / orientations) * i``, lower
+    edge inclusive, float64; gradients within 1e-9 of an edge, such as the
+    exact 60-degree ``(sqrt(3), 1)`` that ``transform_sqrt`` gives on 8-bit
+    images, are binned with skimage's own formula), same colour channel
+    (largest ``hypot``), same cell and block layout; see
     :func:`~mmlearn.features._kernels._hog.hog_batch` for the float rounding
     differences (below 1e-6 in every test).
+
+    **Large values.** Rows are always finite. skimage's cell sums (float32)
+    overflow for gradients above ~1e38 and give NaN; here an image whose
+    largest absolute pixel value exceeds 2**40 is scaled by a power of two
+    first, with ``eps`` scaled alike, which changes no block norm: the row
+    is the one exact arithmetic gives, and equals skimage's wherever
+    skimage's is finite.
 
     References
     ----------
@@ -190,7 +218,9 @@ class HOGFeatures(_BatchFeatureExtractor):
     array(['hog_0', 'hog_1', 'hog_2'], dtype=object)
     """
 
-    _memo_version = 1
+    # 2: skimage's exact bins near edges, colour channel by hypot, float32
+    # gradients of float32 images, finite rows for huge pixels
+    _memo_version = 2
 
     def __init__(
         self,
@@ -205,6 +235,7 @@ class HOGFeatures(_BatchFeatureExtractor):
         n_jobs: int | None = None,
         memory: Any = None,
         device: str | None = None,
+        base_dir: str | os.PathLike | None = None,
     ):
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
@@ -216,10 +247,12 @@ class HOGFeatures(_BatchFeatureExtractor):
         self.n_jobs = n_jobs
         self.memory = memory
         self.device = device
+        self.base_dir = base_dir
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
+        _image_input_tags(tags.input_tags)
+        tags.input_tags.positive_only = bool(self.transform_sqrt)
         return tags
 
     # -- hooks of _BatchFeatureExtractor -----------------------------------
@@ -249,7 +282,7 @@ class HOGFeatures(_BatchFeatureExtractor):
                 f"{_where(index)}: expected a 2-D (H, W) or 3-D (H, W, C) image, got a 1-D "
                 f"array of length {len(sample)}; for flattened images set size=(height, width)."
             )
-        img = load_image(sample, size=size, index=index)
+        img = load_image(sample, size=size, index=index, base_dir=self.base_dir)
         min_r, min_c = self._min_shape()
         if img.shape[0] < min_r or img.shape[1] < min_c:
             raise ValueError(
@@ -309,7 +342,7 @@ class HOGFeatures(_BatchFeatureExtractor):
             self.image_shape_ = tuple(int(v) for v in self.size)
         else:
             samples = _as_sample_list(X)
-            self._check_one_shape(samples)
+            self._check_one_shape(samples, self.base_dir)
             self.image_shape_ = tuple(self._load(samples[0], 0).shape[:2])
         return self
 
@@ -337,7 +370,7 @@ class HOGFeatures(_BatchFeatureExtractor):
             be decoded (the message names the sample).
         """
         if self.size is None:
-            self._check_one_shape(_as_sample_list(X))
+            self._check_one_shape(_as_sample_list(X), self.base_dir)
         return super().transform(X)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -373,11 +406,11 @@ class HOGFeatures(_BatchFeatureExtractor):
         return max(nbr, 0) * max(nbc, 0) * br * bc * int(self.orientations)
 
     @staticmethod
-    def _check_one_shape(samples: list) -> None:
+    def _check_one_shape(samples: list, base_dir: Any = None) -> None:
         """Without ``size``, every image must have the first one's shape."""
         first = None
         for i, s in enumerate(samples):
-            shape = _image_shape_hint(s)
+            shape = _image_shape_hint(s, base_dir)
             if shape is None:
                 continue
             if first is None:
@@ -405,11 +438,11 @@ _NORM_EPS = 10.0 / 255.0**2
 # (0.1 in the authors' code).
 _ZCA_EPS = 0.1
 _POOLINGS = ("quadrant", "global")
-_OUTPUTS = ("penultimate", "output")
 # Activations per CPU chunk of the convolution (float32: 2 MiB).
 _CONV_CPU_CHUNK = 1 << 19
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
+# Float images are expected in [0, 1]; far beyond, float32 patch variances
+# overflow (~1e19) long before anything meaningful happens, so say so.
+_MAX_UNIT_FLOAT = 1e15
 
 
 def _to_unit_float(img: np.ndarray) -> np.ndarray:
@@ -419,47 +452,73 @@ def _to_unit_float(img: np.ndarray) -> np.ndarray:
     return img.astype(np.float32, copy=False)
 
 
-def _torch_device(device: str | None) -> str:
-    import torch
+def _load_unit_image(sample: Any, index: int, *, n_channels: int | None,
+                     size: tuple[int, int] | None, base_dir: Any = None) -> np.ndarray:
+    """One image as float32 in [0, 1] with ``n_channels`` channels, resized to ``size``.
 
-    if device is None:
-        device = get_config()["device"]
-    if device == "cpu":
-        return "cpu"
-    if torch.cuda.is_available():
-        return "cuda"
-    if device == "cuda":
-        raise RuntimeError("device='cuda' was requested but torch sees no CUDA GPU.")
-    return "cpu"
+    Shared by :class:`ConvEmbedding` and
+    :class:`~mmlearn.features.PretrainedEmbedding`. A float image with
+    values beyond ``±_MAX_UNIT_FLOAT`` is an error naming the sample.
+    """
+    sample = _unflatten(sample, size)
+    img = load_image(sample, index=index, base_dir=base_dir)
+    if img.dtype.kind == "f":
+        top = float(np.max(np.abs(img)))
+        if top > _MAX_UNIT_FLOAT:
+            raise ValueError(
+                f"{_where(index, _path_of(sample))}: float pixel values up to {top:.3g}; "
+                "float images are expected in [0, 1] (integer images are scaled by their "
+                f"dtype's maximum), and values beyond {_MAX_UNIT_FLOAT:.0e} overflow the "
+                "float32 computation: rescale the image."
+            )
+    img = _to_unit_float(img)
+    if n_channels == 1 and img.ndim == 3:
+        from skimage.color import rgb2gray
+
+        img = rgb2gray(img).astype(np.float32)
+    elif n_channels == 3 and img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if size is not None and img.shape[:2] != size:
+        from skimage.transform import resize
+
+        img = resize(img, size + img.shape[2:], preserve_range=True,
+                     anti_aliasing=True).astype(np.float32)
+    return img
 
 
-def _is_torch_module(obj: Any) -> bool:
-    return any(
-        c.__module__.startswith("torch.nn") and c.__name__ == "Module" for c in type(obj).__mro__
-    )
+def _embed_by_shape(images: list[np.ndarray], n_features: int, batch_size: int,
+                    embed: Any) -> np.ndarray:
+    """Rows of ``embed(batch, indices)`` over batches of same-shaped images."""
+    out = np.empty((len(images), n_features), dtype=np.float32)
+    groups: dict[tuple, list[int]] = {}
+    for i, img in enumerate(images):
+        groups.setdefault(img.shape, []).append(i)
+    for idx in groups.values():
+        for k in range(0, len(idx), batch_size):
+            part = idx[k:k + batch_size]
+            out[part] = embed([images[i] for i in part], part)
+    return out
 
 
 class ConvEmbedding(TransformerMixin, BaseEstimator):
-    """Learned convolutional embedding of images (or a pretrained backbone's).
+    """Learned convolutional embedding of images (Coates, Lee and Ng, 2011).
 
-    With ``backbone="kmeans"`` (default) this is the single-layer network of
-    Coates, Lee and Ng (2011), learned without labels: ``fit`` draws random
-    ``patch_size`` x ``patch_size`` patches, normalises each patch's
-    brightness and contrast, ZCA-whitens them and learns ``n_filters``
-    filters with mini-batch k-means; ``transform`` convolves every image with
-    the filters (im2col and one matrix product per batch, on CPU or GPU),
-    applies the "triangle" activation ``max(0, mean(z) - z_k)`` of the
-    distances ``z`` to the filters and sum-pools over the four quadrants,
-    giving ``4 * n_filters`` features.
+    The single-layer network of Coates, Lee and Ng, learned without labels:
+    ``fit`` draws random ``patch_size`` x ``patch_size`` patches, normalises
+    each patch's brightness and contrast, ZCA-whitens them and learns
+    ``n_filters`` filters with mini-batch k-means; ``transform`` convolves
+    every image with the filters (im2col and one matrix product per batch,
+    on CPU or GPU), applies the "triangle" activation
+    ``max(0, mean(z) - z_k)`` of the distances ``z`` to the filters and
+    sum-pools over the four quadrants, giving ``4 * n_filters`` features.
 
-    ``backbone`` may instead be a ``torch.nn.Module`` that you built and
-    loaded with weights (e.g. a torchvision model) or the path of an ONNX
-    model; its penultimate output is the embedding.
+    For a pretrained torch or ONNX network use
+    :class:`~mmlearn.features.PretrainedEmbedding`.
 
     Parameters
     ----------
     n_filters : int, default=256
-        Number of k-means filters (``backbone="kmeans"``).
+        Number of k-means filters.
     patch_size : int, default=6
         Side of the square receptive field, in pixels.
     stride : int, default=1
@@ -469,69 +528,52 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
         (``4 * n_filters`` features) or over the whole map (``n_filters``).
     whiten : bool, default=True
         ZCA-whiten the patches (eigenvalue regulariser 0.1).
-    backbone : "kmeans", torch.nn.Module or path, default="kmeans"
-        ``"kmeans"``: the network above. A ``torch.nn.Module``: it is copied,
-        put in eval mode and run on batches of normalised images. A path to
-        an ``.onnx`` file: run with onnxruntime.
-    output : {"penultimate", "output"}, default="penultimate"
-        For a torch or ONNX backbone: ``"penultimate"`` takes the input of
-        the model's last linear layer (the last ``torch.nn.Linear`` in
-        ``module.modules()`` order; in ONNX, the ``Gemm`` / ``MatMul`` that
-        produces the first output, looking through trailing bias ``Add``,
-        ``Softmax``, ``Sigmoid``, ``Identity`` and ``Flatten`` nodes), i.e.
-        the features a classifier head sees. ``"output"`` takes the model's
-        output as it is (for a model whose head you removed yourself).
     input_size : tuple of int (height, width), default=None
-        Resize every image to this shape (anti-aliased) before the
-        backbone. None keeps each image's own size (an ONNX model with a
-        fixed input size gets that size); images of different sizes are then
-        run in separate batches.
-    mean, std : sequence of float, default=None
-        Per-channel normalisation ``(x - mean) / std`` of images scaled to
-        [0, 1], for a torch or ONNX backbone; None means ImageNet's
-        ``(0.485, 0.456, 0.406)`` and ``(0.229, 0.224, 0.225)``. Their length
-        is the number of channels the backbone takes (1 or 3).
+        Resize every image to this shape (anti-aliased) first. With it, a
+        1-D sample of length ``height * width`` is read as a flattened gray
+        image.
     batch_size : int, default=256
-        Images per matrix product (or per backbone call).
+        Images per matrix product.
     random_state : int, RandomState instance or None, default=None
         Seeds the patch sampling and k-means; fix it for identical filters.
     device : {"auto", "cpu", "cuda"}, default=None
-        Where the convolution runs (CuPy), or the torch backbone (CUDA if
-        torch sees a GPU), or onnxruntime (its CUDA provider when present);
-        None follows :func:`mmlearn.get_config`.
+        Where the convolution runs (CuPy for CUDA); None follows
+        :func:`mmlearn.get_config`.
+    base_dir : str or path-like, default=None
+        Folder that relative image paths are resolved against (see
+        :func:`mmlearn.io.load_image`); None: the current directory. It
+        does not change the features.
 
     Attributes
     ----------
     filters_ : ndarray of shape (n_filters, patch_size**2 * `n_channels_`)
-        The k-means centroids in whitened patch space (``"kmeans"``).
+        The k-means centroids in whitened patch space.
     whitening_mean_ : ndarray of shape (n_dims,) or None
-        Mean of the normalised training patches (``"kmeans"``).
+        Mean of the normalised training patches.
     whitening_ : ndarray of shape (n_dims, n_dims) or None
-        The ZCA matrix (``"kmeans"``, ``whiten=True``).
+        The ZCA matrix (``whiten=True``).
     n_channels_ : int
         Channels the embedding is computed on (1 gray, 3 colour).
-    backbone_ : torch.nn.Module
-        The copied module (torch backbone).
-    onnx_model_ : bytes
-        The serialized ONNX model, with the penultimate tensor exposed as an
-        output (ONNX backbone).
     n_features_out_ : int
         Length of the embedding.
 
     See Also
     --------
     HOGFeatures : Hand-designed gradient histograms.
+    PretrainedEmbedding : A pretrained torch / ONNX network's embedding.
 
     Notes
     -----
     **Input.** Integer images are scaled to [0, 1] by their dtype's maximum
-    (uint8 by 255, uint16 by 65535); float images are taken to be in [0, 1].
-    RGBA, palette, CMYK and 16-bit files are converted by
-    :func:`mmlearn.io.load_image`. A model fitted on gray images converts
-    colour ones with :func:`skimage.color.rgb2gray`; a model fitted on colour
-    (any colour image in ``fit``) replicates gray images to three channels.
+    (uint8 by 255, uint16 by 65535); float images are taken to be in [0, 1]
+    (values beyond ±1e15, which would overflow the float32 patch
+    statistics, are an error naming the sample). RGBA, palette, CMYK and
+    16-bit files are converted by :func:`mmlearn.io.load_image`. A model
+    fitted on gray images converts colour ones with
+    :func:`skimage.color.rgb2gray`; a model fitted on colour (any colour
+    image in ``fit``) replicates gray images to three channels.
 
-    **k-means backbone.** ``fit`` draws ``400 * n_filters`` patches (at most
+    **Learning.** ``fit`` draws ``400 * n_filters`` patches (at most
     200,000), uniformly over images and positions. Each patch ``x`` becomes
     ``(x - mean(x)) / sqrt(var(x) + 10 / 255**2)`` (the paper's 10, for pixel
     values in [0, 255], rescaled). Filters are
@@ -547,11 +589,6 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
     taking the middle row or column when it is odd. Scale the features
     (e.g. :class:`~sklearn.preprocessing.StandardScaler`) before a linear
     classifier, as the paper does.
-
-    **torch / onnxruntime** are imported only when such a backbone is used,
-    and an ImportError says which package to install. ONNX with
-    ``output="penultimate"`` also needs the ``onnx`` package to expose the
-    inner tensor.
 
     References
     ----------
@@ -578,109 +615,60 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
         stride: int = 1,
         pooling: str = "quadrant",
         whiten: bool = True,
-        backbone: Any = "kmeans",
-        output: str = "penultimate",
         input_size: tuple[int, int] | None = None,
-        mean: Any = None,
-        std: Any = None,
         batch_size: int = 256,
         random_state: Any = None,
         device: str | None = None,
+        base_dir: str | os.PathLike | None = None,
     ):
         self.n_filters = n_filters
         self.patch_size = patch_size
         self.stride = stride
         self.pooling = pooling
         self.whiten = whiten
-        self.backbone = backbone
-        self.output = output
         self.input_size = input_size
-        self.mean = mean
-        self.std = std
         self.batch_size = batch_size
         self.random_state = random_state
         self.device = device
+        self.base_dir = base_dir
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
+        _image_input_tags(tags.input_tags)
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
     # -- parameters -------------------------------------------------------------
-    def _backbone_kind(self) -> str:
-        b = self.backbone
-        if isinstance(b, str) and b == "kmeans":
-            return "kmeans"
-        if isinstance(b, (str, os.PathLike)):
-            return "onnx"
-        if _is_torch_module(b):
-            return "torch"
-        raise ValueError(
-            "backbone must be 'kmeans', a torch.nn.Module or the path of an ONNX model, got "
-            f"{type(b).__name__}."
-        )
-
-    def _check_params(self) -> str:
-        kind = self._backbone_kind()
+    def _check_params(self) -> None:
         _check_int("batch_size", self.batch_size, 1)
         _check_pair("input_size", self.input_size, allow_none=True)
-        if kind == "kmeans":
-            _check_int("n_filters", self.n_filters, 1)
-            _check_int("patch_size", self.patch_size, 1)
-            _check_int("stride", self.stride, 1)
-            if self.pooling not in _POOLINGS:
-                raise ValueError(f"pooling must be one of {_POOLINGS}, got {self.pooling!r}.")
-            if not isinstance(self.whiten, (bool, np.bool_)):
-                raise ValueError(f"whiten must be a bool, got {self.whiten!r}.")
-        else:
-            if self.output not in _OUTPUTS:
-                raise ValueError(f"output must be one of {_OUTPUTS}, got {self.output!r}.")
-            mean, std = self._norm_stats()
-            if len(mean) not in (1, 3) or len(std) != len(mean) or np.any(std <= 0):
-                raise ValueError(
-                    "mean and std must be sequences of 1 or 3 values, of equal length, with "
-                    f"std > 0; got mean={self.mean!r}, std={self.std!r}."
-                )
-        return kind
-
-    def _norm_stats(self) -> tuple[np.ndarray, np.ndarray]:
-        mean = _IMAGENET_MEAN if self.mean is None else self.mean
-        std = _IMAGENET_STD if self.std is None else self.std
-        return (np.atleast_1d(np.asarray(mean, dtype=np.float32)),
-                np.atleast_1d(np.asarray(std, dtype=np.float32)))
+        _check_int("n_filters", self.n_filters, 1)
+        _check_int("patch_size", self.patch_size, 1)
+        _check_int("stride", self.stride, 1)
+        if self.pooling not in _POOLINGS:
+            raise ValueError(f"pooling must be one of {_POOLINGS}, got {self.pooling!r}.")
+        if not isinstance(self.whiten, (bool, np.bool_)):
+            raise ValueError(f"whiten must be a bool, got {self.whiten!r}.")
 
     # -- loading ----------------------------------------------------------------
-    def _load(self, sample: Any, index: int, n_channels: int | None,
-              size: tuple[int, int] | None) -> np.ndarray:
+    def _load(self, sample: Any, index: int, n_channels: int | None) -> np.ndarray:
         """One image as float32 in [0, 1], with n_channels channels, resized."""
-        sample = _unflatten(sample, size)
-        img = _to_unit_float(load_image(sample, index=index))
-        if n_channels == 1 and img.ndim == 3:
-            from skimage.color import rgb2gray
-
-            img = rgb2gray(img).astype(np.float32)
-        elif n_channels == 3 and img.ndim == 2:
-            img = np.repeat(img[..., None], 3, axis=2)
-        if size is not None and img.shape[:2] != size:
-            from skimage.transform import resize
-
-            img = resize(img, size + img.shape[2:], preserve_range=True,
-                         anti_aliasing=True).astype(np.float32)
-        if self._backbone_kind() == "kmeans" and min(img.shape[:2]) < self.patch_size:
+        size = _check_pair("input_size", self.input_size, allow_none=True)
+        img = _load_unit_image(sample, index, n_channels=n_channels, size=size,
+                               base_dir=self.base_dir)
+        if min(img.shape[:2]) < self.patch_size:
             raise ValueError(
                 f"{_where(index, _path_of(sample))}: image of shape {img.shape[:2]} is smaller "
                 f"than patch_size={self.patch_size}."
             )
         return img
 
-    def _load_all(self, samples: list, n_channels: int | None,
-                  size: tuple[int, int] | None) -> list[np.ndarray]:
-        return [self._load(s, i, n_channels, size) for i, s in enumerate(samples)]
+    def _load_all(self, samples: list, n_channels: int | None) -> list[np.ndarray]:
+        return [self._load(s, i, n_channels) for i, s in enumerate(samples)]
 
     # -- fit ----------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> "ConvEmbedding":
-        """Learn the filters (k-means backbone) or prepare the backbone.
+        """Learn the filters from random patches of the images.
 
         Parameters
         ----------
@@ -694,26 +682,13 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
         self : ConvEmbedding
             The fitted transformer.
         """
-        kind = self._check_params()
+        from sklearn.cluster import MiniBatchKMeans
+
+        self._check_params()
         samples = _as_sample_list(X)
         if not samples:
             raise ValueError("ConvEmbedding got 0 samples; at least 1 is required.")
-        for attr in ("filters_", "whitening_mean_", "whitening_", "backbone_", "onnx_model_",
-                     "_session"):
-            self.__dict__.pop(attr, None)
-        if kind == "kmeans":
-            self._fit_kmeans(samples)
-        elif kind == "torch":
-            self._fit_torch(samples)
-        else:
-            self._fit_onnx(samples)
-        return self
-
-    def _fit_kmeans(self, samples: list) -> None:
-        from sklearn.cluster import MiniBatchKMeans
-
-        size = _check_pair("input_size", self.input_size, allow_none=True)
-        images = self._load_all(samples, None, size)
+        images = self._load_all(samples, None)
         n_channels = 3 if any(img.ndim == 3 for img in images) else 1
         if n_channels == 3:
             images = [img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
@@ -765,36 +740,9 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
         self.n_channels_ = n_channels
         self.n_features_out_ = n_filters * (4 if self.pooling == "quadrant" else 1)
 
-    def _fit_torch(self, samples: list) -> None:
-        mean, _ = self._norm_stats()
-        module = copy.deepcopy(self.backbone).eval()
-        module.to(_torch_device(self.device))
-        self.backbone_ = module
-        self.n_channels_ = len(mean)
-        probe = self._embed([self._load(samples[0], 0, self.n_channels_, self._size())])
-        self.n_features_out_ = int(probe.shape[1])
-
-    def _fit_onnx(self, samples: list) -> None:
-        path = os.fspath(self.backbone)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"ONNX backbone {path!r} not found.")
-        with open(path, "rb") as f:
-            model = f.read()
-        if self.output == "penultimate":
-            model = _expose_penultimate(model)
-        self.onnx_model_ = model
-        mean, _ = self._norm_stats()
-        self.n_channels_ = len(mean)
-        probe = self._embed([self._load(samples[0], 0, self.n_channels_, self._size())])
-        self.n_features_out_ = int(probe.shape[1])
+        return self
 
     # -- transform ----------------------------------------------------------------
-    def _size(self) -> tuple[int, int] | None:
-        size = _check_pair("input_size", self.input_size, allow_none=True)
-        if size is None and hasattr(self, "onnx_model_"):
-            size = self._onnx_static_size()
-        return size
-
     def transform(self, X: Any) -> np.ndarray:
         """Embed every image.
 
@@ -814,95 +762,39 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
         samples = _as_sample_list(X)
         if not samples:
             raise ValueError("ConvEmbedding got 0 samples; at least 1 is required.")
-        images = self._load_all(samples, self.n_channels_, self._size())
-        out = np.empty((len(images), self.n_features_out_), dtype=np.float32)
-        # one kernel call per batch of same-shaped images
-        groups: dict[tuple, list[int]] = {}
-        for i, img in enumerate(images):
-            groups.setdefault(img.shape, []).append(i)
-        bs = int(self.batch_size)
-        for idx in groups.values():
-            for k in range(0, len(idx), bs):
-                part = idx[k:k + bs]
-                out[part] = self._embed([images[i] for i in part])
-        return out
+        images = self._load_all(samples, self.n_channels_)
+        return _embed_by_shape(images, self.n_features_out_, int(self.batch_size),
+                               lambda batch, indices: self._embed(batch))
 
     def _embed(self, batch: list[np.ndarray]) -> np.ndarray:
-        kind = self._backbone_kind()
         stack = np.stack(batch)
-        if kind == "kmeans":
-            xp = get_namespace(self.device)
-            white = self.whitening_ is not None
-            kwargs = dict(
-                xp=xp,
-                centroids=xp.asarray(self.filters_),
-                whitening_mean=xp.asarray(self.whitening_mean_) if white else None,
-                whitening=xp.asarray(self.whitening_) if white else None,
-                patch_size=int(self.patch_size),
-                stride=int(self.stride),
-                pooling=self.pooling,
-                norm_eps=_NORM_EPS,
-            )
-            if xp is not np:
-                return to_host(conv_triangle_features(xp.asarray(stack), **kwargs))
-            # The products are small and skinny: one BLAS thread is several
-            # times faster than two here (thread wake-ups), and the chunks
-            # stay in cache.
-            with threadpool_limits(1, user_api="blas"):
-                return conv_triangle_features(stack, max_elements=_CONV_CPU_CHUNK, **kwargs)
-        mean, std = self._norm_stats()
-        if stack.ndim == 3:
-            stack = stack[..., None]
-        x = ((stack - mean) / std).transpose(0, 3, 1, 2).astype(np.float32)
-        x = np.ascontiguousarray(x)
-        if kind == "torch":
-            return _run_torch(self.backbone_, x, self.output).reshape(len(batch), -1)
-        return self._run_onnx(x).reshape(len(batch), -1)
-
-    # -- ONNX -------------------------------------------------------------------
-    def _onnx_session(self):
-        session = self.__dict__.get("_session")
-        if session is None:
-            try:
-                import onnxruntime as ort
-            except ImportError as exc:
-                raise ImportError(
-                    "An ONNX backbone needs onnxruntime: pip install 'mmlearn[onnx]' "
-                    "(or onnxruntime)."
-                ) from exc
-            providers = ["CPUExecutionProvider"]
-            want_gpu = (self.device or get_config()["device"]) in ("auto", "cuda")
-            if want_gpu and "CUDAExecutionProvider" in ort.get_available_providers():
-                providers.insert(0, "CUDAExecutionProvider")
-            session = ort.InferenceSession(self.onnx_model_, providers=providers)
-            self.__dict__["_session"] = session
-        return session
-
-    def _onnx_static_size(self) -> tuple[int, int] | None:
-        shape = self._onnx_session().get_inputs()[0].shape
-        if len(shape) == 4 and all(isinstance(v, int) for v in shape[2:]):
-            return int(shape[2]), int(shape[3])
-        return None
-
-    def _run_onnx(self, x: np.ndarray) -> np.ndarray:
-        session = self._onnx_session()
-        name = session.get_inputs()[0].name
-        outputs = session.get_outputs()
-        target = outputs[-1].name if self.output == "penultimate" else outputs[0].name
-        return np.asarray(session.run([target], {name: x})[0], dtype=np.float32)
-
-    def __getstate__(self) -> dict:
-        state = dict(super().__getstate__())
-        state.pop("_session", None)
-        return state
+        xp = get_namespace(self.device)
+        white = self.whitening_ is not None
+        kwargs = dict(
+            xp=xp,
+            centroids=xp.asarray(self.filters_),
+            whitening_mean=xp.asarray(self.whitening_mean_) if white else None,
+            whitening=xp.asarray(self.whitening_) if white else None,
+            patch_size=int(self.patch_size),
+            stride=int(self.stride),
+            pooling=self.pooling,
+            norm_eps=_NORM_EPS,
+        )
+        if xp is not np:
+            return to_host(conv_triangle_features(xp.asarray(stack), **kwargs))
+        # The products are small and skinny: one BLAS thread is several
+        # times faster than two here (thread wake-ups), and the chunks
+        # stay in cache.
+        with threadpool_limits(1, user_api="blas"):
+            return conv_triangle_features(stack, max_elements=_CONV_CPU_CHUNK, **kwargs)
 
     # -- names ------------------------------------------------------------------
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names ``conv_0``, ``conv_1``, ... of the output features.
 
-        For the k-means backbone with quadrant pooling, feature
-        ``q * n_filters + k`` is filter ``k`` pooled over quadrant ``q``
-        (top-left, top-right, bottom-left, bottom-right).
+        With quadrant pooling, feature ``q * n_filters + k`` is filter ``k``
+        pooled over quadrant ``q`` (top-left, top-right, bottom-left,
+        bottom-right).
 
         Parameters
         ----------
@@ -915,71 +807,3 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         return np.asarray([f"conv_{i}" for i in range(self.n_features_out_)], dtype=object)
-
-
-def _run_torch(module: Any, x: np.ndarray, output: str) -> np.ndarray:
-    import torch
-
-    device = next((p.device for p in module.parameters()), torch.device("cpu"))
-    captured: list = []
-    handle = None
-    if output == "penultimate":
-        linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
-        if not linears:
-            raise ValueError(
-                "output='penultimate' takes the input of the backbone's last torch.nn.Linear, "
-                "but the module has none; use output='output' for a module that already "
-                "returns the embedding."
-            )
-        handle = linears[-1].register_forward_hook(
-            lambda mod, args, result: captured.append(args[0])
-        )
-    try:
-        with torch.inference_mode():
-            result = module(torch.from_numpy(x).to(device))
-    finally:
-        if handle is not None:
-            handle.remove()
-    if output == "penultimate":
-        result = captured[-1]
-    return result.detach().float().cpu().numpy().reshape(x.shape[0], -1)
-
-
-# ONNX nodes looked through, from the model's output back to its last linear layer.
-_ONNX_HEAD_OPS = {"Softmax", "LogSoftmax", "Sigmoid", "Identity", "Flatten", "Add"}
-
-
-def _expose_penultimate(model_bytes: bytes) -> bytes:
-    """Add the input of the ONNX model's last Gemm/MatMul as a graph output."""
-    try:
-        import onnx
-    except ImportError as exc:
-        raise ImportError(
-            "output='penultimate' with an ONNX backbone needs the onnx package to expose the "
-            "penultimate tensor: pip install onnx; or pass output='output'."
-        ) from exc
-    model = onnx.load_from_string(model_bytes)
-    graph = model.graph
-    producers = {out: node for node in graph.node for out in node.output}
-    constants = {init.name for init in graph.initializer}
-    constants |= {n.output[0] for n in graph.node if n.op_type == "Constant"}
-    name = graph.output[0].name
-    while True:
-        node = producers.get(name)
-        if node is None:
-            raise ValueError(f"ONNX backbone: cannot find the node that produces {name!r}.")
-        data = [i for i in node.input if i and i not in constants]
-        if node.op_type in ("Gemm", "MatMul"):
-            if not data:
-                raise ValueError("ONNX backbone: the last Gemm/MatMul has no data input.")
-            penultimate = data[0]
-            break
-        if node.op_type not in _ONNX_HEAD_OPS or len(data) != 1:
-            raise ValueError(
-                f"ONNX backbone: expected the model to end in Gemm or MatMul (then optional "
-                f"{sorted(_ONNX_HEAD_OPS)}), found {node.op_type!r}; pass output='output' for "
-                "a model that already returns the embedding."
-            )
-        name = data[0]
-    graph.output.append(onnx.ValueInfoProto(name=penultimate))
-    return model.SerializeToString()
