@@ -384,11 +384,6 @@ def test_relative_paths_resolve_against_base_dir(tmp_path, monkeypatch, make):
         make().fit(names).transform(names)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs 'base_dir' in _EXECUTION_PARAMS of features/_base.py (owned by the audio "
-    "helper); remove this mark when it is there",
-)
 def test_hog_base_dir_does_not_change_the_memo_namespace():
     a = HOGFeatures(base_dir="/data/a")._memo_namespace()
     assert a == HOGFeatures(base_dir="/data/b")._memo_namespace()

@@ -341,7 +341,7 @@ class HOGFeatures(_BatchFeatureExtractor):
         if self.size is not None:
             self.image_shape_ = tuple(int(v) for v in self.size)
         else:
-            samples = _as_sample_list(X)
+            samples = _as_sample_list(X, type(self).__name__)
             self._check_one_shape(samples, self.base_dir)
             self.image_shape_ = tuple(self._load(samples[0], 0).shape[:2])
         return self
@@ -370,7 +370,7 @@ class HOGFeatures(_BatchFeatureExtractor):
             be decoded (the message names the sample).
         """
         if self.size is None:
-            self._check_one_shape(_as_sample_list(X), self.base_dir)
+            self._check_one_shape(_as_sample_list(X, type(self).__name__), self.base_dir)
         return super().transform(X)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -685,7 +685,7 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
         from sklearn.cluster import MiniBatchKMeans
 
         self._check_params()
-        samples = _as_sample_list(X)
+        samples = _as_sample_list(X, type(self).__name__)
         if not samples:
             raise ValueError("ConvEmbedding got 0 samples; at least 1 is required.")
         images = self._load_all(samples, None)
@@ -759,7 +759,7 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         self._check_params()
-        samples = _as_sample_list(X)
+        samples = _as_sample_list(X, type(self).__name__)
         if not samples:
             raise ValueError("ConvEmbedding got 0 samples; at least 1 is required.")
         images = self._load_all(samples, self.n_channels_)

@@ -232,7 +232,7 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         kind = self._check_params()
-        samples = _as_sample_list(X)
+        samples = _as_sample_list(X, type(self).__name__)
         if not samples:
             raise ValueError("PretrainedEmbedding got 0 samples; at least 1 is required.")
         for attr in ("backbone_", "onnx_model_", "_session"):
@@ -278,7 +278,7 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         self._check_params()
-        samples = _as_sample_list(X)
+        samples = _as_sample_list(X, type(self).__name__)
         if not samples:
             raise ValueError("PretrainedEmbedding got 0 samples; at least 1 is required.")
         images = [self._load(s, i) for i, s in enumerate(samples)]
