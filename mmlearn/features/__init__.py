@@ -3,6 +3,7 @@
 from ._memo import FeatureMemo
 from .audio import MFCCFeatures
 from .image import ConvEmbedding, HOGFeatures
+from .sound import SpectralFeatures
 from .text import Word2VecEmbedding
 
-__all__ = ["FeatureMemo", "MFCCFeatures", "Word2VecEmbedding", "HOGFeatures", "ConvEmbedding"]
+__all__ = ["FeatureMemo", "MFCCFeatures", "Word2VecEmbedding", "HOGFeatures", "ConvEmbedding", "SpectralFeatures"]
