@@ -22,6 +22,7 @@ import numbers
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.cross_decomposition import CCA, PLSCanonical
 from sklearn.preprocessing import FunctionTransformer
@@ -91,6 +92,9 @@ class CrossModalMap(TransformerMixin, BaseEstimator):
         to predict source features from the target.
     n_paired_fit_ : int
         Number of training rows that had both modalities.
+    n_iter_ : int
+        Most power-method iterations any component of the two
+        decompositions took.
     n_source_features_ : int
         Features of the source modality (after its pipeline).
     n_target_features_ : int
@@ -223,7 +227,7 @@ class CrossModalMap(TransformerMixin, BaseEstimator):
         self.n_features_in_ = self.source_.n_features_in_
         if hasattr(self.source_, "feature_names_in_"):
             self.feature_names_in_ = self.source_.feature_names_in_
-        F_s, F_t = self._features(X)
+        F_s, F_t = self._features(X, fitting=True)
         paired = ~np.isnan(F_s).any(axis=1) & ~np.isnan(F_t).any(axis=1)
         n_paired, k = int(paired.sum()), int(self.n_components)
         self.n_source_features_, self.n_target_features_ = F_s.shape[1], F_t.shape[1]
@@ -243,6 +247,7 @@ class CrossModalMap(TransformerMixin, BaseEstimator):
         xs, ys = self.decomposition_.transform(Ps, Pt)
         self._score_mean_ = (xs.mean(axis=0), ys.mean(axis=0))
         self._score_std_ = (_nonzero(xs.std(axis=0)), _nonzero(ys.std(axis=0)))
+        self.n_iter_ = int(max(self.decomposition_.n_iter_ + self.reverse_decomposition_.n_iter_))
         self.n_paired_fit_ = n_paired
         return self
 
@@ -252,15 +257,13 @@ class CrossModalMap(TransformerMixin, BaseEstimator):
             max_iter=int(self.max_iter), tol=float(self.tol),
         )
 
-    def _features(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        F_s = np.asarray(self.source_.transform(X), dtype=np.float64)
-        F_t = np.asarray(self.target_.transform(X), dtype=np.float64)
-        if F_s.ndim != 2 or F_t.ndim != 2:
-            raise ValueError(
-                "Each modality's transformer must return a 2-D feature array, got shapes "
-                f"{F_s.shape} (source) and {F_t.shape} (target)."
-            )
-        return F_s, F_t
+    def _features(self, X: Any, *, fitting: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        _check_table(X)
+        fitted = not fitting
+        return (
+            _modality_features(self.source_, X, self.n_source_features_ if fitted else None),
+            _modality_features(self.target_, X, self.n_target_features_ if fitted else None),
+        )
 
     # ------------------------------------------------------------ embed
     def _scores(self, F: np.ndarray, role: str) -> np.ndarray:
@@ -294,8 +297,11 @@ class CrossModalMap(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         if modality not in _ROLES:
             raise ValueError(f"modality must be 'source' or 'target', got {modality!r}.")
-        est = self.source_ if modality == "source" else self.target_
-        F = np.asarray(est.transform(X), dtype=np.float64)
+        _check_table(X)
+        if modality == "source":
+            F = _modality_features(self.source_, X, self.n_source_features_)
+        else:
+            F = _modality_features(self.target_, X, self.n_target_features_)
         return self._scores(F, modality)
 
     def transform(self, X: Any) -> np.ndarray:
@@ -436,6 +442,29 @@ class CrossModalMap(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # a missing value means a missing modality
         return tags
+
+
+def _check_table(X: Any) -> None:
+    ndim = None if isinstance(X, pd.DataFrame) else getattr(X, "ndim", None)
+    if ndim is not None and ndim != 2:
+        raise ValueError(
+            "CrossModalMap expects a DataFrame or a 2-D array (one column per modality), got "
+            f"an array of shape {X.shape}. Reshape your data, e.g. with X.reshape(-1, 1)."
+        )
+
+
+def _modality_features(est: Modality, X: Any, width: int | None) -> np.ndarray:
+    """One modality's features, NaN rows where it is missing (all rows, if it is nowhere)."""
+    present = est.presence_mask(X)
+    if not present.any() and width is not None:
+        return np.full((present.shape[0], width), np.nan)
+    F = np.asarray(est.transform(X), dtype=np.float64)
+    if F.ndim != 2:
+        raise ValueError(
+            f"The transformer of modality {est.column!r} must return a 2-D feature array, "
+            f"got shape {F.shape}."
+        )
+    return F
 
 
 def _nonzero(v: np.ndarray) -> np.ndarray:
