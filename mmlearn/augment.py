@@ -23,6 +23,7 @@ import numbers
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -71,11 +72,14 @@ class ImageAugmenter(BaseEstimator):
     Parameters
     ----------
     rotation : float or (float, float) or None, default=10.0
-        Rotation in degrees: ``r`` means uniform in ``[-r, r]``; None: none.
+        Rotation in degrees, counter-clockwise as in
+        :func:`skimage.transform.rotate`: ``r`` means uniform in ``[-r, r]``;
+        None: none.
     scale : float or (float, float) or None, default=(0.9, 1.1)
         Zoom factor range (> 0); a single number is a fixed factor.
     shift : float or (float, float) or None, default=2.0
-        Shift in pixels along each axis, ``s`` meaning uniform in ``[-s, s]``.
+        Shift in pixels along each axis (positive: right and down), ``s``
+        meaning uniform in ``[-s, s]``.
     cval : float, default=0.0
         Value of pixels that come from outside the image (0: black
         background, as in MNIST).
@@ -143,7 +147,8 @@ class ImageAugmenter(BaseEstimator):
                 raise ValueError(f"sample {i}: expected an HxW or HxWxC image, got shape "
                                  f"{img.shape}.")
             h, w = img.shape[:2]
-            angle = np.deg2rad(rng.uniform(*rot)) if rot else 0.0
+            # counter-clockwise, as skimage.transform.rotate (y points down)
+            angle = -np.deg2rad(rng.uniform(*rot)) if rot else 0.0
             zoom = rng.uniform(*scale) if scale else 1.0
             dx, dy = (rng.uniform(*shift), rng.uniform(*shift)) if shift else (0.0, 0.0)
             centre = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
@@ -266,6 +271,40 @@ class AudioAugmenter(BaseEstimator):
         return out
 
 
+def _samples(X: Any) -> list:
+    """The samples of ``X``: the rows of a table or a stacked array, else the entries."""
+    if isinstance(X, pd.DataFrame) and X.shape[1] > 1:
+        return list(X.to_numpy())
+    if not isinstance(X, (list, tuple, pd.Series, pd.DataFrame, np.ndarray)) and hasattr(
+        X, "__array__"
+    ):
+        X = np.asarray(X)
+    if isinstance(X, np.ndarray) and X.ndim >= 2:
+        return list(X)
+    return _as_sample_list(X)
+
+
+def _pack(samples: list) -> Any:
+    """Samples as the estimators take them: one stacked array when they are equal-shape
+    arrays or nested lists (rows of a table, an image stack, equal-length clips), else a
+    1-D object array (clips of different lengths, file paths)."""
+    first = samples[0] if samples else None
+    if isinstance(first, np.ndarray) and all(
+        isinstance(s, np.ndarray) and s.shape == first.shape for s in samples
+    ):
+        return np.stack(samples)
+    if isinstance(first, (list, tuple)):
+        try:
+            arr = np.asarray(samples)
+        except ValueError:  # ragged
+            arr = None
+        if arr is not None and arr.dtype.kind in "biufc" and arr.ndim >= 2:
+            return arr
+    out = np.empty(len(samples), dtype=object)
+    out[:] = samples
+    return out
+
+
 def _estimator_has(attr: str):
     def check(self) -> bool:
         if hasattr(self, "estimator_"):
@@ -370,10 +409,12 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
                 f"or AudioAugmenter), got {type(self.augmenter).__name__}."
             )
         self.augmenter.check_params()
-        samples = _as_sample_list(X)
+        samples = _samples(X)
         n = len(samples)
-        if y is not None and len(y) != n:
-            raise ValueError(f"X has {n} samples but y has {len(y)}.")
+        if y is not None:
+            y = np.asarray(y)
+            if y.shape[:1] != (n,):
+                raise ValueError(f"X has {n} samples but y has shape {y.shape}.")
         rng = check_random_state(self.random_state)
         parts = [list(samples)] if self.keep_original else []
         for _ in range(int(n_aug)):
@@ -381,16 +422,20 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         X_fit = [s for part in parts for s in part]
         reps = len(parts)
         if y is not None:
-            y_fit = np.concatenate([np.asarray(y)] * reps)
+            y_fit = np.concatenate([y] * reps)
         else:
             y_fit = None
         if sample_weight is not None:
             fit_params["sample_weight"] = np.concatenate([np.asarray(sample_weight)] * reps)
-        X_obj = np.empty(len(X_fit), dtype=object)
-        X_obj[:] = X_fit
-        self.estimator_ = clone(self.estimator).fit(X_obj, y_fit, **fit_params)
+        self.estimator_ = clone(self.estimator).fit(_pack(X_fit), y_fit, **fit_params)
         self.n_samples_fit_ = len(X_fit)
         return self
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features seen by the fitted estimator (when it has the attribute)."""
+        check_is_fitted(self)
+        return self.estimator_.n_features_in_
 
     @property
     def classes_(self) -> np.ndarray:
@@ -485,4 +530,5 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         tags.regressor_tags = inner.regressor_tags
         tags.transformer_tags = inner.transformer_tags
         tags.input_tags = inner.input_tags
+        tags.input_tags.sparse = False  # samples are images, clips or dense rows
         return tags
