@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from skimage.transform import rotate
 
+from _strict_checks import assert_listed_checks_exist, run_check_strict
 from mmlearn.augment import AudioAugmenter, AugmentedEstimator, ImageAugmenter
 from mmlearn.compose import Modality
 from mmlearn.features import HOGFeatures
@@ -237,16 +238,13 @@ _EXPECTED_FAILED = {
 }
 
 
-def _check_name(check):
-    return getattr(check, "func", check).__name__
-
-
 @parametrize_with_checks(
     [AugmentedEstimator(LogisticRegression(), _RowJitter(), random_state=0)]
 )
 def test_sklearn_compatible(estimator, check):
-    if _check_name(check) in _EXPECTED_FAILED:
-        with pytest.raises(Exception):
-            check(estimator)
-    else:
-        check(estimator)
+    run_check_strict(estimator, check, _EXPECTED_FAILED)
+
+
+def test_expected_failures_name_real_checks():
+    assert_listed_checks_exist(AugmentedEstimator(LogisticRegression(), _RowJitter()),
+                               _EXPECTED_FAILED)

@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from _strict_checks import assert_listed_checks_exist, run_check_strict
 from mmlearn.crossmodal import CrossModalMap
 
 
@@ -189,17 +190,12 @@ _EXPECTED_FAILED = {
 }
 
 
-def _check_name(check):
-    return getattr(check, "func", check).__name__
-
-
 @parametrize_with_checks(
     [CrossModalMap(source=([0], None), target=([1], None), n_components=1)]
 )
 def test_sklearn_compatible(estimator, check):
-    # strict expected failures: a listed check must still fail
-    if _check_name(check) in _EXPECTED_FAILED:
-        with pytest.raises(Exception):
-            check(estimator)
-    else:
-        check(estimator)
+    run_check_strict(estimator, check, _EXPECTED_FAILED)
+
+
+def test_expected_failures_name_real_checks():
+    assert_listed_checks_exist(_map(), _EXPECTED_FAILED)

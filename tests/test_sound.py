@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from _strict_checks import assert_listed_checks_exist, run_check_strict
 from mmlearn.backend import gpu_available, to_host
 from mmlearn.features import MFCCFeatures, SpectralFeatures
 from mmlearn.features._kernels._spectral import (
@@ -252,27 +253,15 @@ _EXPECTED_FAILED = {
 }
 
 
-def _check_name(check):
-    return getattr(check, "func", check).__name__
-
-
 @parametrize_with_checks(
     [SpectralFeatures(sr=8000, n_fft=64, hop_length=16, n_mels=8, n_bands=2,
                       contrast_fmin=400.0)]
 )
 def test_sklearn_compatible(estimator, check):
-    # strict expected failures: a listed check must still fail, for its reason
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Empty filters detected")
-        if _check_name(check) in _EXPECTED_FAILED:
-            with pytest.raises(Exception):
-                check(estimator)
-        else:
-            check(estimator)
+        run_check_strict(estimator, check, _EXPECTED_FAILED)
 
 
 def test_expected_failures_name_real_checks():
-    from sklearn.utils.estimator_checks import estimator_checks_generator
-
-    names = {_check_name(c) for _, c in estimator_checks_generator(SpectralFeatures())}
-    assert set(_EXPECTED_FAILED) <= names
+    assert_listed_checks_exist(SpectralFeatures(), _EXPECTED_FAILED)

@@ -252,35 +252,7 @@ class SpectralFeatures(_BatchFeatureExtractor):
                 xp=xp,
             )
 
-    # -- public API ---------------------------------------------------------
-    def transform(self, X: Any) -> np.ndarray:
-        """Pooled spectral descriptors of every clip.
-
-        Parameters
-        ----------
-        X : sequence of clips
-            A list, 1-D object array, pandas Series or one-column DataFrame
-            of 1-D float arrays (at rate ``sr``) or audio file paths, or a
-            2-D array with one equal-length clip per row.
-
-        Returns
-        -------
-        features : ndarray of shape (n_clips, n_features_out), float32
-            One row per clip; columns as named by
-            :meth:`get_feature_names_out`.
-
-        Raises
-        ------
-        ValueError
-            If a clip is empty or has NaN / infinite samples, or a file
-            cannot be decoded (the message names the sample and path).
-        FileNotFoundError
-            If a file does not exist.
-        TypeError
-            If a clip is not numeric.
-        """
-        return super().transform(X)
-
+    # -- public API (fit and transform: _BatchFeatureExtractor's) ------------
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output columns, such as ``mel_mean_3`` or ``centroid_std_0``.
 
