@@ -25,8 +25,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = ROOT / ".." / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
