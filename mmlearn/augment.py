@@ -196,7 +196,9 @@ class AudioAugmenter(BaseEstimator):
     Notes
     -----
     The SNR is taken against the clip's mean power after the gain; a
-    silent clip gets no noise. Time stretch changes a clip's length.
+    silent clip gets no noise. Time stretch changes a clip's length; it is
+    :func:`librosa.effects.time_stretch` with ``n_fft=2048``, or for a clip
+    shorter than that the largest power of two that fits (at least 16).
 
     Examples
     --------

@@ -55,6 +55,15 @@ def test_scale_zooms_about_the_centre():
     assert np.unravel_index(np.argmax(out), out.shape) == (10, 18)
 
 
+def test_colour_images_are_warped_channel_by_channel():
+    img = np.zeros((20, 20, 3), dtype=np.uint8)
+    img[5:10, 5:10, 0] = 255
+    out = ImageAugmenter(rotation=None, scale=None, shift=(2, 2)).augment([img])[0]
+    want = np.zeros_like(img)
+    want[7:12, 7:12, 0] = 255
+    np.testing.assert_array_equal(out, want)
+
+
 def test_image_dtype_and_range_are_kept_and_draws_are_seeded():
     rng = np.random.default_rng(0)
     imgs = [rng.integers(0, 256, (28, 28)).astype(np.uint8) for _ in range(3)]
