@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 
 import numpy as np
 import pytest
@@ -67,12 +68,6 @@ def _reg_members():
     return [("tree", DecisionTreeRegressor(max_depth=3, random_state=0)), ("lin", Ridge())]
 
 
-def _dense_torch_model():
-    torch.manual_seed(1)
-    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 5),
-                               torch.nn.ReLU(), torch.nn.Linear(5, 2))
-
-
 class _RowJitter(BaseEstimator):
     """Adds tiny noise to numeric rows: lets sklearn's checks drive AugmentedEstimator
     on tables (the real augmenters take images and clips; test_augment.py)."""
@@ -94,7 +89,7 @@ CHECKED = [
     HOGFeatures(),
     HOGFeatures(transform_sqrt=True),
     ConvEmbedding(n_filters=4, patch_size=2, random_state=0),
-    PretrainedEmbedding(_dense_torch_model()),
+    PretrainedEmbedding(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))),
     Word2VecEmbedding(vector_size=8, epochs=2, random_state=0),
     # compose, crossmodal
     Modality(slice(None), LogisticRegression()),
@@ -115,10 +110,10 @@ CHECKED = [
     # augmentation
     AugmentedEstimator(LogisticRegression(), _RowJitter(), random_state=0),
     AugmentedEstimator(Ridge(), _RowJitter(), random_state=0),
+    # parameter objects of AugmentedEstimator, without fit: data-free checks only
+    ImageAugmenter(),
+    AudioAugmenter(),
 ]
-
-# Parameter objects without fit: only the checks that need no fit apply.
-NOT_FITTED = [ImageAugmenter(), AudioAugmenter()]
 
 
 # ------------------------------------------------------------ expected failures
@@ -181,7 +176,8 @@ def _expected_failed(estimator) -> dict:
 
 # ---------------------------------------------------------------------- checks
 @pytest.mark.filterwarnings("ignore:Empty filters detected")  # librosa, on tiny "clips"
-@parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failed, xfail_strict=True)
+@parametrize_with_checks([e for e in CHECKED if hasattr(e, "fit")],
+                         expected_failed_checks=_expected_failed, xfail_strict=True)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -200,26 +196,21 @@ DATA_FREE_CHECKS = [
 ]
 
 
-def _not_tabular(estimator) -> bool:
-    return not get_tags(estimator).input_tags.two_d_array
+def _data_free_only(estimator) -> bool:
+    """No fit, or input that is not a table: sklearn's data checks cannot run."""
+    return not hasattr(estimator, "fit") or not get_tags(estimator).input_tags.two_d_array
 
 
 def _data_free_params():
-    for est in [e for e in CHECKED if _not_tabular(e)] + NOT_FITTED:
-        # parametrize_with_checks runs check_estimator_cloneable on CHECKED
-        fitless = isinstance(est, (ImageAugmenter, AudioAugmenter))
-        checks = DATA_FREE_CHECKS + ([ec.check_estimator_cloneable] if fitless else [])
+    for est in filter(_data_free_only, CHECKED):
+        # parametrize_with_checks already runs check_estimator_cloneable on those with fit
+        cloneable = [] if hasattr(est, "fit") else [ec.check_estimator_cloneable]
         expected = _expected_failed(est)
-        for check in checks:
+        for check in DATA_FREE_CHECKS + cloneable:
             marks = ([pytest.mark.xfail(reason=expected[check.__name__], strict=True)]
                      if check.__name__ in expected else [])
-            yield pytest.param(est, check, marks=marks,
-                               id=f"{type(est).__name__}({_short(est)})-{check.__name__}")
-
-
-def _short(est) -> str:
-    return ",".join(f"{k}={v!r}" for k, v in est.get_params(deep=False).items()
-                    if k in ("transform_sqrt", "n_filters"))
+            est_id = re.sub(r"\s", "", str(est))  # as parametrize_with_checks names them
+            yield pytest.param(est, check, marks=marks, id=f"{est_id}-{check.__name__}")
 
 
 @pytest.mark.parametrize("estimator, check", list(_data_free_params()))
@@ -228,16 +219,15 @@ def test_sklearn_checks_without_data(estimator, check):
 
 
 def _checks_run(estimator) -> set:
-    names = {getattr(c, "func", c).__name__ for _, c in estimator_checks_generator(estimator)}
-    if _not_tabular(estimator) or isinstance(estimator, (ImageAugmenter, AudioAugmenter)):
-        names |= {c.__name__ for c in DATA_FREE_CHECKS}
-    return names
+    if _data_free_only(estimator):
+        return {c.__name__ for c in DATA_FREE_CHECKS} | {"check_estimator_cloneable"}
+    return {getattr(c, "func", c).__name__ for _, c in estimator_checks_generator(estimator)}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_FAILED))
 def test_expected_failures_name_checks_that_run(name):
     """A listed check that sklearn does not run would be a silent, stale entry."""
-    runs = [_checks_run(e) for e in CHECKED + NOT_FITTED if type(e).__name__ == name]
+    runs = [_checks_run(e) for e in CHECKED if type(e).__name__ == name]
     assert runs, f"{name} is not in CHECKED"
     for names in runs:
         assert set(EXPECTED_FAILED[name]) <= names, set(EXPECTED_FAILED[name]) - names
@@ -259,7 +249,7 @@ def _public_estimators() -> set:
 
 def test_every_public_estimator_is_checked():
     public = _public_estimators()
-    checked = {type(e) for e in CHECKED + NOT_FITTED}
+    checked = {type(e) for e in CHECKED}
     assert public - checked == set(), "public estimators without sklearn's checks"
     assert checked - public == set(), "checked classes that are not public"
     # sanity of the walk itself: it sees every subpackage
