@@ -240,7 +240,9 @@ def _public_estimators() -> set:
         if any(part.startswith("_") for part in info.name.split(".")):
             continue
         module = importlib.import_module(info.name)
-        for name in getattr(module, "__all__", []):
+        # the convention: every public module lists its public names
+        assert hasattr(module, "__all__"), f"{info.name} has no __all__"
+        for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
                 found.add(obj)
