@@ -531,6 +531,7 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         tags.classifier_tags = inner.classifier_tags
         tags.regressor_tags = inner.regressor_tags
         tags.transformer_tags = inner.transformer_tags
+        tags.target_tags = inner.target_tags  # y reaches the estimator as given, repeated
         tags.input_tags = inner.input_tags
         tags.input_tags.sparse = False  # samples are images, clips or dense rows
         return tags

@@ -15,10 +15,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from skimage.transform import rotate
 
-from _strict_checks import assert_listed_checks_exist, run_check_strict
 from mmlearn.augment import AudioAugmenter, AugmentedEstimator, ImageAugmenter
 from mmlearn.compose import Modality
 from mmlearn.features import HOGFeatures
@@ -226,34 +224,3 @@ def test_bad_wrapper_parameters(params, err, match):
     kw = dict(estimator=_Recorder(), augmenter=ImageAugmenter()) | params
     with pytest.raises(err, match=match):
         AugmentedEstimator(**kw).fit(np.zeros((2, 8, 8)), [0, 1])
-
-
-class _RowJitter(BaseEstimator):
-    """Adds tiny noise to numeric rows: lets sklearn's checks drive the wrapper on tables."""
-
-    def check_params(self):
-        pass
-
-    def augment(self, samples, random_state=None):
-        rng = np.random.default_rng(0)
-        return [np.asarray(s, dtype=float) + 1e-6 * rng.standard_normal(np.shape(s))
-                for s in samples]
-
-
-_EXPECTED_FAILED = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "weights of 2 and a repeated row differ once the augmented copies (jittered) join in"
-    ),
-}
-
-
-@parametrize_with_checks(
-    [AugmentedEstimator(LogisticRegression(), _RowJitter(), random_state=0)]
-)
-def test_sklearn_compatible(estimator, check):
-    run_check_strict(estimator, check, _EXPECTED_FAILED)
-
-
-def test_expected_failures_name_real_checks():
-    assert_listed_checks_exist(AugmentedEstimator(LogisticRegression(), _RowJitter()),
-                               _EXPECTED_FAILED)

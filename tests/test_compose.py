@@ -8,26 +8,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mmlearn.compose import Modality, make_early_fusion, make_modality_pipeline
-
-# Modality's allow_nan tag is False (its predict raises on a missing
-# modality), so sklearn runs check_estimators_nan_inf: that check wants fit
-# to raise on NaN, but for Modality NaN in its column means "missing" and fit
-# skips those rows by design. Strict: the check must keep failing.
-_EXPECTED = {
-    "check_estimators_nan_inf": "NaN in the modality column means 'missing': fit skips those rows instead of raising",
-}
-
-
-@parametrize_with_checks(
-    [Modality(slice(None), LogisticRegression()), Modality(slice(None), Ridge())],
-    expected_failed_checks=lambda est: _EXPECTED,
-    xfail_strict=True,
-)
-def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
 
 
 def _stack(series):

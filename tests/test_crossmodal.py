@@ -16,9 +16,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from _strict_checks import assert_listed_checks_exist, run_check_strict
 from mmlearn.crossmodal import CrossModalMap
 
 
@@ -178,24 +176,3 @@ def test_bad_modality_specs_are_rejected():
         CrossModalMap(source="a", target=("b", STACK)).fit(X)
     with pytest.raises(TypeError, match="target transformer must implement fit and transform"):
         CrossModalMap(source=("a", STACK), target=("b", LogisticRegression)).fit(X)
-
-
-_EXPECTED_FAILED = {
-    "check_fit2d_1feature": "needs two modalities: one column cannot hold both",
-    "check_fit2d_1sample": "fails on purpose: a shared space needs > n_components paired rows",
-    "check_complex_data": (
-        "the check's data has one column: selecting the target column fails before the "
-        "complex values are seen"
-    ),
-}
-
-
-@parametrize_with_checks(
-    [CrossModalMap(source=([0], None), target=([1], None), n_components=1)]
-)
-def test_sklearn_compatible(estimator, check):
-    run_check_strict(estimator, check, _EXPECTED_FAILED)
-
-
-def test_expected_failures_name_real_checks():
-    assert_listed_checks_exist(_map(), _EXPECTED_FAILED)

@@ -12,7 +12,6 @@ from PIL import Image
 from skimage.feature import hog as sk_hog
 from skimage.transform import resize as sk_resize
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mmlearn.backend import gpu_available
 from mmlearn.features import ConvEmbedding, FeatureMemo, HOGFeatures
@@ -746,12 +745,10 @@ def test_conv_embedding_bad_params():
         ConvEmbedding().transform(images)
 
 
-# ---------------------------------------# ------------------------------------------------------ sklearn estimator checks
-# Both declare image input (two_d_array=False, three_d_array=True, string for
-# file paths): sklearn's common checks all feed tabular X, so
-# parametrize_with_checks runs only check_estimator_cloneable on them, with no
-# expected failure. The API checks that need no data run below, and the
-# data checks (fit returns self, idempotence, pickling, sample order and
+# ------------------------------------------------------ sklearn contract
+# sklearn's common checks run in tests/test_common.py. Both extractors take
+# images (two_d_array=False), for which sklearn has no data; the data
+# invariants (fit returns self, idempotence, pickling, sample order and
 # subset invariance, read-only input, unchanged __dict__, dtype) run on
 # images in test_image_transformer_contract.
 IMAGE_ESTIMATORS = [
@@ -759,24 +756,6 @@ IMAGE_ESTIMATORS = [
     HOGFeatures(transform_sqrt=True),
     ConvEmbedding(n_filters=4, patch_size=2, random_state=0),
 ]
-
-
-@parametrize_with_checks(IMAGE_ESTIMATORS, xfail_strict=True)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
-
-@pytest.mark.parametrize("estimator", IMAGE_ESTIMATORS, ids=repr)
-@pytest.mark.parametrize("check", [
-    "check_estimator_tags_renamed", "check_valid_tag_types", "check_estimator_repr",
-    "check_no_attributes_set_in_init", "check_do_not_raise_errors_in_init_or_set_params",
-    "check_mixin_order", "check_get_params_invariance", "check_set_params",
-    "check_parameters_default_constructible",
-])
-def test_sklearn_api_checks_without_data(estimator, check):
-    import sklearn.utils.estimator_checks as checks
-
-    getattr(checks, check)(type(estimator).__name__, clone(estimator))
 
 
 def test_image_input_tags():

@@ -12,7 +12,6 @@ import pytest
 import torch
 from skimage.transform import resize as sk_resize
 from sklearn.base import clone
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mmlearn.features import PretrainedEmbedding
 
@@ -224,23 +223,8 @@ def test_non_finite_features_name_the_sample():
 
 
 # ------------------------------------------------------ sklearn contract
-@parametrize_with_checks([PretrainedEmbedding(_dense_torch_model())], xfail_strict=True)
-def test_sklearn_compatible(estimator, check):
-    # image input tags: only check_estimator_cloneable applies (see test_image.py)
-    check(estimator)
-
-
-@pytest.mark.parametrize("check", [
-    "check_estimator_tags_renamed", "check_valid_tag_types", "check_estimator_repr",
-    "check_no_attributes_set_in_init", "check_do_not_raise_errors_in_init_or_set_params",
-    "check_mixin_order", "check_get_params_invariance", "check_set_params",
-])
-def test_sklearn_api_checks_without_data(check):
-    import sklearn.utils.estimator_checks as checks
-
-    getattr(checks, check)("PretrainedEmbedding", PretrainedEmbedding(_dense_torch_model()))
-
-
+# sklearn's common checks run in tests/test_common.py (image input: data-free
+# checks only); the data invariants, on images:
 def test_image_transformer_contract():
     from sklearn.utils import get_tags
 

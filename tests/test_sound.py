@@ -18,9 +18,7 @@ import warnings
 import librosa
 import numpy as np
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from _strict_checks import assert_listed_checks_exist, run_check_strict
 from mmlearn.backend import gpu_available, to_host
 from mmlearn.features import MFCCFeatures, SpectralFeatures
 from mmlearn.features._kernels._spectral import (
@@ -260,33 +258,3 @@ def test_complements_mfcc_in_a_feature_union():
     names = union.get_feature_names_out()
     assert X.shape == (1, 26 + 2 * (20 + 4 + 5 + 12))
     assert names[0] == "mfccfeatures__mfcc_mean_0" and names[26] == "spectralfeatures__mel_mean_0"
-
-
-_EXPECTED_FAILED = {
-    "check_n_features_in": "samples are clips of any length; there is no n_features_in_",
-    "check_n_features_in_after_fitting": "samples are clips of any length; no n_features_in_",
-    "check_estimators_nan_inf": (
-        "stateless: fit checks the container only; transform raises naming the sample "
-        "(test_bad_sample_error_names_it)"
-    ),
-    "check_complex_data": "fit does not read the clips (stateless); transform raises TypeError",
-    "check_dtype_object": "an object array must hold one clip per entry, not a 2-D table",
-    "check_estimators_empty_data_messages": (
-        "a (n, 0) array is n empty clips; fit does not read clips, transform raises naming "
-        "the sample"
-    ),
-}
-
-
-@parametrize_with_checks(
-    [SpectralFeatures(sr=8000, n_fft=64, hop_length=16, n_mels=8, n_bands=2,
-                      contrast_fmin=400.0)]
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Empty filters detected")
-        run_check_strict(estimator, check, _EXPECTED_FAILED)
-
-
-def test_expected_failures_name_real_checks():
-    assert_listed_checks_exist(SpectralFeatures(), _EXPECTED_FAILED)
