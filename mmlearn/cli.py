@@ -163,12 +163,16 @@ def _demo_plot(results: dict, path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
-def _plot_suite(name: str, result: dict, out_dir, *, labels: dict | None = None, quick: bool = False) -> list[str]:
+def _plot_suite(
+    name: str, result: dict, out_dir, *, labels: dict | None = None, quick: bool = False, subtitle: str | None = None
+) -> list[str]:
     """Horizontal bar charts of a result's ``speedups`` and ``accuracy`` mappings.
 
     ``labels`` is the suite's ``PLOTS``: per key a ``title``, an axis
     ``label``, for speed-ups the ``reference`` the ratios are against, and
-    ``groups``: legend text for a name's ``"group: "`` prefix.
+    ``groups``: legend text for a name's ``"group: "`` prefix. ``quick``
+    marks every plot as a smoke run; ``subtitle`` (say, which recorded run)
+    goes under the title otherwise.
     Returns the file names written to ``out_dir`` (none without matplotlib).
     """
     import textwrap
@@ -225,6 +229,8 @@ def _plot_suite(name: str, result: dict, out_dir, *, labels: dict | None = None,
         if quick:
             smoke = "SMOKE RUN (--quick): tiny sizes, embedded or synthetic data; NOT the benchmark figures"
             ax.set_title("\n".join(textwrap.wrap(smoke, 60)), color="#b00000", fontsize=8.5, fontweight="bold")
+        elif subtitle:
+            ax.set_title("\n".join(textwrap.wrap(subtitle, 70)), color="#444444", fontsize=8.5)
         path = out_dir / f"{name}_{key}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)

@@ -197,8 +197,13 @@ def run(quick: bool = False, data_dir: str | None = None, inline: bool = False) 
     results["n_tied_best_a"] = int(np.sum(a.cv_results_["mean_test_score"] == best))
     results["runs"] = rows
     results["markdown"] = _markdown(results)
-    results["speedups"] = {name: run["speedup_vs_a"] for name, run in results["runs"].items()}
+    results["speedups"] = speedups(results)
     return results
+
+
+def speedups(result: dict) -> dict:
+    """Speed-up of each search path over (a), by its full name."""
+    return {name: run["speedup_vs_a"] for name, run in result["runs"].items()}
 
 
 def _markdown(res: dict) -> str:

@@ -232,14 +232,22 @@ PLOTS = {
 }
 
 
+def speedups(result: dict) -> dict:
+    """HOG speed-up over the skimage loop per image size, CPU and (where measured) GPU."""
+    out = {}
+    for device in ("cpu", "gpu"):
+        for r in result.get("hog", []):
+            if r.get(f"ratio_{device}"):
+                out[f"HOG {r['setting'].split(',')[0]}, {device.upper()}"] = r[f"ratio_{device}"]
+    return out
+
+
 def run(quick: bool = False, data_dir: str | None = None, *, classifier: str = "ridge") -> dict:
     """HOG and ConvEmbedding speed; MNIST accuracy unless ``quick``."""
     result = {"hog": hog_speed(quick=quick), "conv": conv_speed(quick=quick)}
     if not quick:
         result["mnist"] = mnist_accuracy(data_dir, classifier=classifier)
-    result["speedups"] = {
-        f"HOG {r['setting'].split(',')[0]}": r["ratio_cpu"] for r in result["hog"]
-    }
+    result["speedups"] = speedups(result)
     if not quick and result["mnist"].get("results"):
         result["accuracy"] = {k: v["accuracy"] for k, v in result["mnist"]["results"].items()}
     result["markdown"] = markdown(result)
