@@ -274,7 +274,8 @@ def run_bench(
     from pathlib import Path
 
     from ._bench import SMOKE_NOTE, load_suite
-    from ._progress import progress_bar
+    from ._config import config_context
+    from ._progress import progress_bar, progress_enabled
 
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -283,12 +284,15 @@ def run_bench(
     if quick:
         md += [f"> **{SMOKE_NOTE}**", ""]
     have_plots = True
-    with progress_bar(total=len(suites), desc="mmlearn bench", progress=progress) as bar:
+    show = progress_enabled(progress)
+    with progress_bar(total=len(suites), desc="mmlearn bench", progress=show) as bar:
         for name in suites:
             bar.set_postfix_str(name)
             module = load_suite(name)
             t0 = time.perf_counter()
-            result = dict(module.run(quick=quick, data_dir=data_dir))
+            # one bar, over the suites: the library's own bars stay out of the timings
+            with config_context(progress=False):
+                result = dict(module.run(quick=quick, data_dir=data_dir))
             result.setdefault("wall_s", round(time.perf_counter() - t0, 2))
             result["quick"] = quick
             if quick:

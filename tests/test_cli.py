@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import mmlearn
 from mmlearn.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,11 +67,16 @@ def test_bench_reads_nothing_from_a_source_checkout(tmp_path):
     assert (tmp_path / "out" / "image.json").is_file() and (tmp_path / "out" / "image_speedups.png").is_file()
 
 
-def _fake_suite(monkeypatch, result):
+def _fake_suite(monkeypatch, result, seen_config=None):
     import mmlearn._bench
 
+    def run(quick, data_dir):
+        if seen_config is not None:
+            seen_config.append(mmlearn.get_config()["progress"])
+        return dict(result)
+
     fake = types.SimpleNamespace(
-        run=lambda quick, data_dir: dict(result),
+        run=run,
         PLOTS={"speedups": {"title": "Kernel X vs a loop of Y", "label": "speed-up (x, higher is better)",
                             "reference": "Y loop"}},
     )
@@ -81,12 +87,14 @@ def test_bench_progress_follows_the_global_setting(tmp_path, capsys, monkeypatch
     import mmlearn
     from mmlearn.cli import run_bench
 
-    _fake_suite(monkeypatch, {"speedups": {"a": 2.0}, "markdown": "table"})
+    seen = []
+    _fake_suite(monkeypatch, {"speedups": {"a": 2.0}, "markdown": "table"}, seen)
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     with mmlearn.config_context(progress=True):  # stderr is not a terminal: plain lines
         run_bench(["s1", "s2"], data_dir=None, out=str(tmp_path), quick=False)
     err = capsys.readouterr().err
     assert "mmlearn bench: 1/2" in err and "mmlearn bench: 2/2" in err and "\r" not in err
+    assert seen == [False, False]  # the library's bars stay quiet inside a timed suite
     with mmlearn.config_context(progress=False):
         run_bench(["s1"], data_dir=None, out=str(tmp_path), quick=False)
     assert "mmlearn bench" not in capsys.readouterr().err
@@ -129,6 +137,20 @@ def test_bench_help_lists_every_suite(capsys):
     for name, what in SUITES.items():
         assert f"  {name}" in text and what in text
     assert "--quick" in text and "smoke run" in text
+
+
+def test_plot_results_redraws_a_recorded_run(tmp_path, capsys):
+    recorded = tmp_path / "gpu-h100-image.json"
+    recorded.write_text((REPO / "benchmarks" / "results" / "gpu-h100-image.json").read_text())
+    script = REPO / "benchmarks" / "plot_results.py"
+    assert runpy.run_path(str(script))["main"](["image", str(recorded)]) == 0
+    assert capsys.readouterr().out.split() == [str(tmp_path / "gpu-h100-image_speedups.png")]
+    assert (tmp_path / "gpu-h100-image_speedups.png").stat().st_size > 1000
+    from mmlearn._bench import image
+
+    ratios = image.speedups(json.loads(recorded.read_text()))
+    assert list(ratios) == ["HOG 28x28, CPU", "HOG 64x64, CPU", "HOG 28x28, GPU", "HOG 64x64, GPU"]
+    assert 52 < ratios["HOG 64x64, GPU"] < 53  # the recorded run's figure, not a new measurement
 
 
 @pytest.mark.parametrize("suite", ["audio", "image", "text", "fusion_search", "accuracy"])

@@ -39,7 +39,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from .._progress import progress_bar
 from ..compose import make_early_fusion, make_modality_pipeline
 from ..datasets import load_av_digits
 from ..features import FeatureMemo, HOGFeatures, MFCCFeatures
@@ -127,9 +126,7 @@ def av_digits(data_dir: Path | None, *, degraded: bool, quick: bool = False) -> 
         info["snr_db"] = SNR_DB
     memo = FeatureMemo()
     acc = {}
-    models = _models(memo)
-    desc = f"AV digits {'degraded' if degraded else 'clean'}"
-    for name, model in progress_bar(models.items(), total=len(models), desc=desc):
+    for name, model in _models(memo).items():
         t0 = time.perf_counter()
         model.fit(X[train], y[train])
         acc[name] = float(np.mean(model.predict(X[~train]) == y[~train]))
