@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import mmlearn
 from mmlearn.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

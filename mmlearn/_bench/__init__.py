@@ -15,12 +15,13 @@ data only), so a smoke run works from any installed copy.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["SUITES", "SMOKE_NOTE", "load_suite", "resolve_data_dir"]
+__all__ = ["SUITES", "SMOKE_NOTE", "load_suite", "resolve_data_dir", "suite_parser"]
 
 #: suite name -> one line on what it measures (``mmlearn bench --help``)
 SUITES = {
@@ -51,3 +52,15 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
         return Path(data_dir)
     env = os.environ.get("MMLEARN_DATA_DIR")
     return Path(env) if env else Path.cwd() / ".." / "shared" / "data"
+
+
+def suite_parser(
+    doc: str, *, quick: str, data: str, default_data_dir: str | os.PathLike | None = None
+) -> argparse.ArgumentParser:
+    """A suite's command line: ``--quick`` (help ``quick``), ``--json`` and ``--data-dir`` (for ``data``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    parser.add_argument("--data-dir", default=str(resolve_data_dir(default_data_dir)),
+                        help=f"folder holding {data} (default: ../shared/data)")
+    return parser

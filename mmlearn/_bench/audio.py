@@ -24,7 +24,6 @@ timing each, no FSDD), or alone from a source checkout::
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import resolve_data_dir
+from . import resolve_data_dir, suite_parser
 from ._timing import best_time as _best_time
 from ._timing import fmt as _fmt
 
@@ -226,11 +225,7 @@ def markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None, *, default_data_dir: str | os.PathLike | None = None) -> int:
     """Command line of ``benchmarks/bench_audio.py``."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20 clips, no FSDD")
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    parser.add_argument("--data-dir", default=str(resolve_data_dir(default_data_dir)),
-                        help="folder holding fsdd/ (default: ../shared/data)")
+    parser = suite_parser(__doc__, quick="20 clips, no FSDD", data="fsdd/", default_data_dir=default_data_dir)
     parser.add_argument("--fsdd-only", action="store_true", help="only the FSDD accuracy")
     args = parser.parse_args(argv)
     if args.fsdd_only:

@@ -33,7 +33,6 @@ source checkout::
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import os
@@ -42,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import resolve_data_dir
+from . import resolve_data_dir, suite_parser
 from ._timing import best_time as _best_time
 from ._timing import fmt as _fmt
 
@@ -301,11 +300,9 @@ def markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None, *, default_data_dir: str | os.PathLike | None = None) -> int:
     """Command line of ``benchmarks/bench_image.py``."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="50 images per HOG setting, no MNIST")
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    parser.add_argument("--data-dir", default=str(resolve_data_dir(default_data_dir)),
-                        help="folder holding mnist/ (default: ../shared/data)")
+    parser = suite_parser(
+        __doc__, quick="50 images per HOG setting, no MNIST", data="mnist/", default_data_dir=default_data_dir
+    )
     parser.add_argument("--mnist-only", action="store_true", help="only the MNIST accuracy")
     parser.add_argument("--classifier", choices=["ridge", "svm"], default="ridge",
                         help="linear classifier for MNIST (default ridge)")

@@ -20,7 +20,6 @@ texts, one timing round, no accuracy), or alone from a source checkout:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..features import Word2VecEmbedding
-from . import resolve_data_dir
+from . import resolve_data_dir, suite_parser
 
 QUICK_TEXTS = 1_000
 
@@ -316,11 +315,10 @@ def _markdown(res: dict) -> str:
 
 def main(argv: list[str] | None = None, *, default_data_dir: str | os.PathLike | None = None) -> int:
     """Command line of ``benchmarks/bench_text.py``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny run (1,000 synthetic texts, no accuracy)")
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    parser.add_argument("--data-dir", default=str(resolve_data_dir(default_data_dir)),
-                        help="folder with 20news-bydate/")
+    parser = suite_parser(
+        __doc__, quick="tiny run (1,000 synthetic texts, no accuracy)", data="20news-bydate/",
+        default_data_dir=default_data_dir,
+    )
     parser.add_argument("--no-accuracy", action="store_true", help="speed only")
     parser.add_argument("--repeat", type=int, default=None, help="timing repeats (best is kept)")
     args = parser.parse_args(argv)
