@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from mmlearn._bench import SUITES, load_suite
-from mmlearn.cli import _plot_suite
+from mmlearn._bench._plots import plot_suite
 
 
 def main(argv=None) -> int:
@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     if hasattr(suite, "speedups"):
         # derived again from the recorded rows: older files named the bars tersely
         result["speedups"] = suite.speedups(result)
-    files = _plot_suite(
+    files = plot_suite(
         args.json.stem, result, args.json.parent, labels=suite.PLOTS,
         quick=bool(result.get("quick")), subtitle=args.subtitle or f"recorded run: {args.json.name}",
     )
