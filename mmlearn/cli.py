@@ -229,7 +229,7 @@ def run_bench(
             have_plots = have_plots and (bool(plots) or not (result.get("speedups") or result.get("accuracy")))
             heading = f"## {name}" + (" (smoke run, not benchmark figures)" if quick else "")
             body = result.get("markdown", "```\n" + json.dumps(result, indent=2, default=str) + "\n```")
-            md += [heading, "", body, "", f"{result['wall_s']:.1f} s", ""]
+            md += [heading, "", body, "", f"Suite wall time: {result['wall_s']:.1f} s.", ""]
             md += [f"![{p}]({p})" for p in plots] + [""]
             bar.update()
     if not have_plots:
