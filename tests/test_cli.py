@@ -54,7 +54,8 @@ print("OPENED", *opened, sep="\\n")
 
 def test_bench_reads_nothing_from_a_source_checkout(tmp_path):
     # cwd outside the checkout, no data folder: the checkout's mmlearn/ is imported
-    # (as an installed copy would be) and no other file of the checkout is opened
+    # (as an installed copy would be) and no other file of the checkout is opened.
+    # A fresh process (~4 s CPU, the lightest real suite) so the audit sees every open.
     env = {k: v for k, v in os.environ.items() if k != "MMLEARN_DATA_DIR"}
     env["PYTHONPATH"] = str(REPO)
     res = subprocess.run([sys.executable, "-c", _OPEN_AUDIT], capture_output=True, text=True, cwd=tmp_path, env=env)
