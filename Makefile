@@ -32,8 +32,11 @@ test: $(VENV)/.installed-test
 test-all: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
+# All suites at full size (minutes; real data from ../shared/data or
+# MMLEARN_DATA_DIR). `make bench BENCH_ARGS=--quick`: the smoke run (seconds).
+BENCH_ARGS ?=
 bench: $(VENV)/.installed-test
-	$(BIN)/mmlearn bench --out bench-out
+	$(BIN)/mmlearn bench --out bench-out $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info docs/_build bench-out

@@ -1,0 +1,66 @@
+"""The benchmark suites behind ``mmlearn bench``, shipped inside the package.
+
+Each suite is a module of this package with ``run(quick=False,
+data_dir=None)`` returning a JSON-ready dict (``"markdown"``: a summary;
+``"speedups"`` / ``"accuracy"``: name -> figure, plotted by the command),
+``PLOTS`` (how to label those plots) and ``main(argv)``, the command line
+that ``benchmarks/bench_<suite>.py`` in a source checkout calls.
+
+Nothing here reads a path relative to a source checkout: the real datasets
+come from ``data_dir``, else ``$MMLEARN_DATA_DIR``, else ``../shared/data``
+seen from the current directory; a suite whose data is absent says so and
+goes on. ``quick=True`` reads no real dataset at all (embedded and synthetic
+data only), so a smoke run works from any installed copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+from pathlib import Path
+from types import ModuleType
+
+__all__ = ["SUITES", "SMOKE_NOTE", "load_suite", "resolve_data_dir", "suite_parser"]
+
+#: suite name -> one line on what it measures (``mmlearn bench --help``)
+SUITES = {
+    "audio": "MFCCFeatures vs a librosa loop (clips/s); FSDD digit accuracy",
+    "image": "HOGFeatures vs a skimage loop (images/s), ConvEmbedding; MNIST accuracy",
+    "text": "Word2VecEmbedding vs per-text gensim loops (texts/s); 20 Newsgroups accuracy",
+    "fusion_search": "voting-weight search: GridSearchCV vs FusionWeightSearchCV (wall time, member fits)",
+    "accuracy": "test accuracy of single modalities and fusions on AV digits, clean and degraded",
+}
+
+SMOKE_NOTE = (
+    "SMOKE RUN (--quick): tiny sizes and embedded or synthetic data only, to check that "
+    "every suite runs. Its ratios and accuracies are NOT the benchmark figures; run "
+    "without --quick for those."
+)
+
+
+def load_suite(name: str) -> ModuleType:
+    """The module of suite ``name`` (one of :data:`SUITES`)."""
+    if name not in SUITES:
+        raise ValueError(f"unknown benchmark suite {name!r}; choose from {', '.join(SUITES)}.")
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    """``data_dir``, else ``$MMLEARN_DATA_DIR``, else ``../shared/data`` from the current directory."""
+    if data_dir is not None:
+        return Path(data_dir)
+    env = os.environ.get("MMLEARN_DATA_DIR")
+    return Path(env) if env else Path.cwd() / ".." / "shared" / "data"
+
+
+def suite_parser(
+    doc: str, *, quick: str, data: str, default_data_dir: str | os.PathLike | None = None
+) -> argparse.ArgumentParser:
+    """A suite's command line: ``--quick`` (help ``quick``), ``--json`` and ``--data-dir`` (for ``data``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    parser.add_argument("--data-dir", default=str(resolve_data_dir(default_data_dir)),
+                        help=f"folder holding {data} (default: ../shared/data)")
+    return parser
