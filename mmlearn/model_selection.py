@@ -633,7 +633,7 @@ def evaluate(
     >>> result = evaluate({"logreg": LogisticRegression(max_iter=500), "nb": GaussianNB()},
     ...                   X, y, cv=cv, return_predictions=True, progress=False)
     >>> result.summary()["mean"].round(3).to_dict()
-    {('logreg', 'accuracy'): 0.967, ('nb', 'accuracy'): 0.953}
+    {('logreg', 'accuracy'): 0.96, ('nb', 'accuracy'): 0.96}
     >>> [c for c in result.predictions.columns if c.startswith("proba_nb")]
     ['proba_nb_0', 'proba_nb_1', 'proba_nb_2']
     """
