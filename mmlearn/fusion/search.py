@@ -252,7 +252,8 @@ class FusionWeightSearchCV(_BaseFusion):
                            progress=self.progress)
         outputs, fold_fit_time, n_fits = [], [], 0
         for chunk in self._fold_chunks(len(splits), len(fit.ests), bar):
-            bar.set_postfix_str(f"member fits, folds {chunk[0]}-{chunk[-1]}")
+            folds = f"fold {chunk[0]}" if len(chunk) == 1 else f"folds {chunk[0]}-{chunk[-1]}"
+            bar.set_postfix_str(f"member fits, {folds}")
             _, outs, times, fits = fold_outputs(
                 fit.names, fit.ests, X, y, fit.routed, [splits[f] for f in chunk], [method] * len(fit.ests),
                 classes, fit.cache, self.n_jobs, data_key=fit.data_key, full_fit=False,
