@@ -176,7 +176,7 @@ class EvaluationResult:
             raise ValueError(f"kind must be 'scores' or 'confusion', got {kind!r}.")
         if ax is None:
             n_models = self.scores["model"].nunique()
-            _, ax = plt.subplots(figsize=(max(6.0, 0.9 * n_models + 2.5), 4.5))
+            _, ax = plt.subplots(figsize=(max(7.0, 0.9 * n_models + 4.5), 4.5))
         if kind == "scores":
             self._plot_scores(ax, metric)
         else:
@@ -213,10 +213,13 @@ class EvaluationResult:
         top = max(float(np.max([v.max() for v in values])), 0.0)
         bottom = min(float(np.min([v.min() for v in values])), 0.0)
         span = (top - bottom) or 1.0
-        for i, m in enumerate(means):
-            ax.annotate(f"{m:.3f}", (i, m if m >= 0 else 0), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=8, zorder=4)
-        ax.set_ylim(bottom - (0.05 * span if bottom < 0 else 0), top + 0.12 * span)
+        for i, (m, sd, v) in enumerate(zip(means, stds, values)):
+            # the mean written clear of its error bar and dots: above a bar, below a negative one
+            spread = 0.0 if self.pooled else sd
+            at, offset, va = (max(m + spread, v.max()), 3, "bottom") if m >= 0 else (min(m - spread, v.min()), -3, "top")
+            ax.annotate(f"{m:.3f}", (i, at), xytext=(0, offset), textcoords="offset points",
+                        ha="center", va=va, fontsize=8, zorder=4)
+        ax.set_ylim(bottom - (0.12 * span if bottom < 0 else 0), top + 0.12 * span)
         ax.axhline(0, color="black", linewidth=0.8, zorder=1)
         ax.set_xticks(x, models, rotation=30 if len(models) > 2 else 0, ha="right" if len(models) > 2 else "center")
         ax.set_ylabel(label)
@@ -227,7 +230,7 @@ class EvaluationResult:
         handles = [Patch(facecolor=_STYLE[r][0], hatch=_STYLE[r][1], edgecolor="black", label=_STYLE[r][2])
                    for r in (FUSION, MEMBER, MODEL) if r in roles]
         handles += ax.get_legend_handles_labels()[0]
-        ax.legend(handles=handles, fontsize=8, loc="lower right" if bottom >= 0 else "best")
+        ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
     def _plot_confusion(self, ax: Any, model: str | None) -> None:
         if self.predictions is None or self.classes is None:

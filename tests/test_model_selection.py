@@ -444,3 +444,54 @@ def test_parallel_run_of_tiny_work_warns_and_threads_do_not():
         warnings.simplefilter("error")
         with joblib.parallel_config(backend="threading"):
             evaluate(LogisticRegression(max_iter=300), X, y, cv=3, n_jobs=2, progress=False)
+
+
+# ---------------------------------------------------------------- plots (issue 12.3)
+def test_score_plot_bars_from_zero_fold_dots_negated_neg_metrics_and_fusions_highlighted():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y = _iris_frame()
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    res = evaluate({"lr": LogisticRegression(max_iter=500), "vote": _voting()}, X, y, cv=cv,
+                   scoring=["accuracy", "neg_log_loss"], progress=False)
+    summ = res.summary()
+    for metric, sign in (("accuracy", 1), ("neg_log_loss", -1)):
+        ax = res.plot(metric=metric)
+        bars = ax.patches
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["lr", "vote", "vote/ab", "vote/cd"]
+        assert all(b.get_y() == 0 for b in bars) and ax.get_ylim()[0] == 0  # bars start at 0
+        heights = [b.get_height() for b in bars]
+        expected = [sign * summ.loc[(m, metric), "mean"] for m in ("lr", "vote", "vote/ab", "vote/cd")]
+        np.testing.assert_allclose(heights, expected)
+        assert min(heights) > 0  # log loss stands above 0 too
+        dots = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections if len(c.get_offsets()) == 4])
+        np.testing.assert_allclose(np.sort(dots), np.sort(sign * res.scores.query("metric == @metric")["value"]))
+        hatches = [b.get_hatch() for b in bars]
+        assert hatches[1] and not hatches[0] and not hatches[2]  # the fusion stands out
+        assert bars[1].get_facecolor() != bars[0].get_facecolor() != bars[2].get_facecolor()
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == ["fusion", "fusion member (one modality)", "single model", "one fold"]
+        plt.close(ax.figure)
+    assert res.plot(metric="neg_log_loss").get_ylabel() == "log_loss (lower is better)"
+    with pytest.raises(ValueError, match=r"No scores for metric 'f1'; have \['accuracy', 'neg_log_loss'\]"):
+        res.plot(metric="f1")
+    plt.close("all")
+
+
+def test_score_plot_of_negative_values_goes_below_zero():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.dummy import DummyRegressor
+
+    X, y = make_regression(40, 3, noise=30.0, random_state=0)
+    res = evaluate({"ridge": Ridge(), "mean": DummyRegressor()}, X, y, cv=4, progress=False)
+    assert res.summary().loc[("mean", "r2"), "mean"] < 0
+    ax = res.plot()
+    assert ax.patches[1].get_height() < 0 and ax.get_ylim()[0] < min(res.scores["value"])
+    assert ax.get_ylabel() == "r2"
+    plt.close(ax.figure)
