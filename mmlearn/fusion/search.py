@@ -248,57 +248,56 @@ class FusionWeightSearchCV(_BaseFusion):
             check_fold_classes(self, splits, y)
         self.n_splits_ = len(splits)
         method = "predict_proba" if soft else "predict"
-        bar = progress_bar(total=len(splits) + int(bool(self.refit)), desc=type(self).__name__,
-                           progress=self.progress)
-        outputs, fold_fit_time, n_fits = [], [], 0
-        for chunk in self._fold_chunks(len(splits), len(fit.ests), bar):
-            folds = f"fold {chunk[0]}" if len(chunk) == 1 else f"folds {chunk[0]}-{chunk[-1]}"
-            bar.set_postfix_str(f"member fits, {folds}")
-            _, outs, times, fits = fold_outputs(
-                fit.names, fit.ests, X, y, fit.routed, [splits[f] for f in chunk], [method] * len(fit.ests),
-                classes, fit.cache, self.n_jobs, data_key=fit.data_key, full_fit=False,
-            )
-            outputs += outs
-            fold_fit_time.append(times)
-            n_fits += fits
-            bar.update(len(chunk))
-        fold_fit_time = np.concatenate(fold_fit_time)
-        self.n_member_fits_ = n_fits
-        k = len(classes) if classifier else 1
-        fold_data = []
-        for f, (_, test) in enumerate(splits):
-            outs = [o for o, _ in outputs[f]]
-            present = np.vstack([p for _, p in outputs[f]])
-            if classifier and not soft:
-                outs = [one_hot(o, k) for o in outs]
-            arr = np.stack(outs) if classifier else np.stack(outs)[:, :, None]
-            fold_data.append((arr, present, y[test], None if sample_weight is None else sample_weight[test]))
-        if optimize:
-            w_live, self.optimize_result_ = optimize_weights(
-                np.concatenate([d[0] for d in fold_data], axis=1),
-                np.concatenate([d[1] for d in fold_data], axis=1),
-                np.concatenate([d[2] for d in fold_data]),
-                classes if classifier else None,
-            )
-            candidates = np.zeros((1, len(fit.ests_all)))
-            candidates[0, live] = w_live
-        scores, score_time = self._score(fold_data, candidates[:, live], classes, classifier, soft)
-        self.cv_results_, self.best_index_ = search_results(candidates, scores, fold_fit_time, score_time)
-        self.best_weights_ = candidates[self.best_index_].copy()
-        self.best_weights_by_name_ = {nm: float(w) for nm, w in zip(fit.names_all, self.best_weights_)}
-        self.best_params_ = {"weights": self.best_weights_.tolist()}
-        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
-        if self.refit:
-            bar.set_postfix_str("refit")
-            start = time.perf_counter()
-            best = clone(est).set_params(weights=self.best_weights_.tolist())
-            fit_kw = dict(fit_params)
-            if sample_weight is not None:
-                fit_kw["sample_weight"] = sample_weight
-            self.best_estimator_ = best.fit(X, y, **fit_kw)
-            self.refit_time_ = time.perf_counter() - start
-            bar.update()
-        bar.close()
+        with progress_bar(total=len(splits) + int(bool(self.refit)), desc=type(self).__name__,
+                          progress=self.progress) as bar:
+            outputs, fold_fit_time, n_fits = [], [], 0
+            for chunk in self._fold_chunks(len(splits), len(fit.ests), bar):
+                folds = f"fold {chunk[0]}" if len(chunk) == 1 else f"folds {chunk[0]}-{chunk[-1]}"
+                bar.set_postfix_str(f"member fits, {folds}")
+                _, outs, times, fits = fold_outputs(
+                    fit.names, fit.ests, X, y, fit.routed, [splits[f] for f in chunk], [method] * len(fit.ests),
+                    classes, fit.cache, self.n_jobs, data_key=fit.data_key, full_fit=False,
+                )
+                outputs += outs
+                fold_fit_time.append(times)
+                n_fits += fits
+                bar.update(len(chunk))
+            fold_fit_time = np.concatenate(fold_fit_time)
+            self.n_member_fits_ = n_fits
+            k = len(classes) if classifier else 1
+            fold_data = []
+            for f, (_, test) in enumerate(splits):
+                outs = [o for o, _ in outputs[f]]
+                present = np.vstack([p for _, p in outputs[f]])
+                if classifier and not soft:
+                    outs = [one_hot(o, k) for o in outs]
+                arr = np.stack(outs) if classifier else np.stack(outs)[:, :, None]
+                fold_data.append((arr, present, y[test], None if sample_weight is None else sample_weight[test]))
+            if optimize:
+                w_live, self.optimize_result_ = optimize_weights(
+                    np.concatenate([d[0] for d in fold_data], axis=1),
+                    np.concatenate([d[1] for d in fold_data], axis=1),
+                    np.concatenate([d[2] for d in fold_data]),
+                    classes if classifier else None,
+                )
+                candidates = np.zeros((1, len(fit.ests_all)))
+                candidates[0, live] = w_live
+            scores, score_time = self._score(fold_data, candidates[:, live], classes, classifier, soft)
+            self.cv_results_, self.best_index_ = search_results(candidates, scores, fold_fit_time, score_time)
+            self.best_weights_ = candidates[self.best_index_].copy()
+            self.best_weights_by_name_ = {nm: float(w) for nm, w in zip(fit.names_all, self.best_weights_)}
+            self.best_params_ = {"weights": self.best_weights_.tolist()}
+            self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+            if self.refit:
+                bar.set_postfix_str("refit")
+                start = time.perf_counter()
+                best = clone(est).set_params(weights=self.best_weights_.tolist())
+                fit_kw = dict(fit_params)
+                if sample_weight is not None:
+                    fit_kw["sample_weight"] = sample_weight
+                self.best_estimator_ = best.fit(X, y, **fit_kw)
+                self.refit_time_ = time.perf_counter() - start
+                bar.update()
         return self
 
     def _fold_chunks(self, n_folds: int, n_members: int, bar: Any) -> list[list[int]]:
