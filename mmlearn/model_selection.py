@@ -505,22 +505,27 @@ def _prediction_columns(label: str, out: dict, mask: np.ndarray, classes: np.nda
     return cols
 
 
-_SMALL_WORK_S = 1.0  # below this, worker start-up (~0.5-1 s for loky) outweighs the gain
+def _warn_parallel_slower(n_jobs: Any, results: list[dict], wall: float) -> None:
+    """Say so when worker processes cost more than the work they ran in parallel.
 
-
-def _warn_small_parallel_work(n_jobs: Any, results: list[dict]) -> None:
-    """Process workers cost their start-up; say so when the work could not pay for it."""
+    ``wall`` is the elapsed time of the parallel run; the fits and
+    predictions it ran took ``work`` seconds of compute in the workers.
+    ``wall > work`` means that running the same fits one after the other at
+    the workers' speed would have finished sooner: start-up, pickling and
+    dispatch outweighed the parallelism.
+    """
     from joblib.parallel import get_active_backend
 
     backend, _ = get_active_backend()
     if type(backend).__name__ not in ("LokyBackend", "MultiprocessingBackend"):
-        return  # threads, dask, ...: not the start-up cost this is about
+        return  # threads, dask, ...: not the process overhead this is about
     work = sum(r["fit_time"] + r["predict_time"] for r in results)
-    if work < _SMALL_WORK_S:
+    if wall > work:
         warnings.warn(
-            f"evaluate(n_jobs={n_jobs}): all fits and predictions together took {work:.2f} s, less than "
-            "starting worker processes usually costs; n_jobs=None is likely faster for work this small "
-            "(or run it in threads: joblib.parallel_config(backend='threading')).",
+            f"evaluate(n_jobs={n_jobs}) took {wall:.2f} s for {work:.2f} s of fitting and predicting: "
+            "starting and feeding worker processes cost more than running the folds in parallel saved. "
+            "For work this small use n_jobs=None, or threads: "
+            "joblib.parallel_config(backend='threading').",
             UserWarning,
             stacklevel=3,
         )
@@ -577,8 +582,9 @@ def evaluate(
         The (model, fold) fits run in parallel through joblib, so
         ``joblib.parallel_config(backend="dask")`` spreads them over a Dask
         cluster unchanged. With worker processes (joblib's default) a
-        ``UserWarning`` says so when all the work took under a second, less
-        than starting the workers costs.
+        ``UserWarning`` says so when the run took longer than its fits and
+        predictions did in the workers: for small work, starting and
+        feeding processes costs more than the parallelism saves.
     per_modality : bool, default=True
         Score each member of a fusion estimator too.
     return_predictions : bool, default=False
@@ -680,6 +686,7 @@ def evaluate(
     ]
     desc = f"evaluate {len(models)} models" if named else f"CV {next(iter(models))}"
     results = []
+    start = time.perf_counter()
     try:
         with progress_bar(total=len(jobs), desc=desc, progress=progress) as bar:
             for res in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
@@ -689,7 +696,7 @@ def evaluate(
         _name_user_row(exc, X)
         raise
     if parallel:
-        _warn_small_parallel_work(n_jobs, results)
+        _warn_parallel_slower(n_jobs, results, time.perf_counter() - start)
 
     k = len(folds)
     rows, timing_rows, roles = [], [], {}

@@ -434,16 +434,18 @@ def test_progress_follows_the_global_setting_and_prints_lines_off_a_terminal(cap
 
 def test_parallel_run_of_tiny_work_warns_and_threads_do_not():
     import joblib
+    from sklearn.dummy import DummyClassifier
 
     X, y = _iris_frame()
-    with pytest.warns(UserWarning, match=r"n_jobs=2.*less than starting worker processes usually costs"):
-        par = evaluate(LogisticRegression(max_iter=300), X, y, cv=3, n_jobs=2, progress=False)
-    seq = evaluate(LogisticRegression(max_iter=300), X, y, cv=3, progress=False)
-    pd.testing.assert_frame_equal(par.scores, seq.scores)
+    # a dummy's fits take microseconds: no process pool can run them faster than they run
+    with pytest.warns(UserWarning, match=r"n_jobs=2\) took .* s for 0.0\d s of fitting and predicting"):
+        par = evaluate(DummyClassifier(), X, y, cv=3, n_jobs=2, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        seq = evaluate(DummyClassifier(), X, y, cv=3, progress=False)
         with joblib.parallel_config(backend="threading"):
-            evaluate(LogisticRegression(max_iter=300), X, y, cv=3, n_jobs=2, progress=False)
+            evaluate(DummyClassifier(), X, y, cv=3, n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(par.scores, seq.scores)
 
 
 # ---------------------------------------------------------------- plots (issue 12.3)
@@ -495,3 +497,20 @@ def test_score_plot_of_negative_values_goes_below_zero():
     assert ax.patches[1].get_height() < 0 and ax.get_ylim()[0] < min(res.scores["value"])
     assert ax.get_ylabel() == "r2"
     plt.close(ax.figure)
+
+
+def test_parallel_warning_compares_wall_time_with_the_work_done():
+    import joblib
+
+    from mmlearn.model_selection import _warn_parallel_slower
+
+    results = [{"fit_time": 0.4, "predict_time": 0.1}] * 4  # 2 s of work
+    with joblib.parallel_config(backend="loky"):  # no worker is started by asking
+        with pytest.warns(UserWarning, match=r"took 2.50 s for 2.00 s of fitting and predicting"):
+            _warn_parallel_slower(2, results, wall=2.5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _warn_parallel_slower(2, results, wall=1.2)  # the workers paid for themselves
+    with joblib.parallel_config(backend="threading"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_parallel_slower(2, results, wall=9.0)
