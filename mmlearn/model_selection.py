@@ -176,7 +176,8 @@ class EvaluationResult:
             raise ValueError(f"kind must be 'scores' or 'confusion', got {kind!r}.")
         if ax is None:
             n_models = self.scores["model"].nunique()
-            _, ax = plt.subplots(figsize=(max(7.0, 0.9 * n_models + 4.5), 4.5))
+            size = (max(7.0, 0.9 * n_models + 4.5), 4.5) if kind == "scores" else (5.0, 4.5)
+            _, ax = plt.subplots(figsize=size)
         if kind == "scores":
             self._plot_scores(ax, metric)
         else:
