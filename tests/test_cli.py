@@ -198,3 +198,38 @@ def test_version_and_help_without_raw_rst(capsys):
             main(argv)
         text = capsys.readouterr().out
         assert "usage: mmlearn" in text and "``" not in text and ":func:" not in text
+
+
+def test_demo_plot_follows_the_folds_starts_at_zero_and_marks_fusions(tmp_path):
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.naive_bayes import GaussianNB
+
+    from mmlearn.cli import _demo_json, _demo_plot, _table
+    from mmlearn.model_selection import evaluate
+
+    X, y = load_iris(return_X_y=True)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    models = {"audio only (MFCC)": GaussianNB(), "stacking": LogisticRegression(max_iter=300)}
+    results = {
+        "complete": evaluate(models, X, y, cv=cv, progress=False),
+        "missing": evaluate({"stacking": models["stacking"]}, X[:, :2], y, cv=cv, progress=False),
+    }
+    fig = _demo_plot(results, str(tmp_path / "demo.png"))
+    assert (tmp_path / "demo.png").stat().st_size > 1000
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "accuracy (3-fold stratified CV)" and "mean of 3 folds" in ax.get_title()
+    bars = [p for p in ax.patches if p.get_height() > 0]
+    assert len(bars) == 3 and all(b.get_y() == 0 for b in bars) and ax.get_ylim()[0] == 0
+    assert [bool(b.get_hatch()) for b in bars] == [False, True, True]  # the fusion is hatched
+    stacking = results["missing"].scores["value"]
+    assert bars[2].get_height() == pytest.approx(stacking.mean())
+    assert f"{stacking.mean():.4f} ± {stacking.std(ddof=0):.4f}" in _table(results)
+    assert _demo_json(results)["missing"] == {"stacking": stacking.tolist()}
+    np.testing.assert_allclose(
+        _demo_json(results)["complete"]["audio only (MFCC)"],
+        pd.Series(results["complete"].scores.query("model == 'audio only (MFCC)'")["value"]).to_numpy(),
+    )

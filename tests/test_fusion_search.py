@@ -286,3 +286,40 @@ def test_optimize_with_missing_modalities_penalises_uncovered_rows():
     # the reported score is the voting's real cross-validated score with those weights
     ref = cross_val_score(VotingFusionClassifier(members, weights=search.best_weights_.tolist()), table, y, cv=cv)
     assert search.best_score_ == pytest.approx(ref.mean(), abs=1e-12)
+
+
+def test_best_weights_by_name():
+    X, y = _data()
+    members = _members()
+    members[1] = ("nb", "drop")
+    search = FusionWeightSearchCV(VotingFusionClassifier(members), weights=GRID[:2] + [[0.2, 0.0, 0.8]], cv=3).fit(X, y)
+    assert isinstance(search.best_weights_, np.ndarray) and search.best_weights_.shape == (3,)
+    assert list(search.best_weights_by_name_) == ["lr", "nb", "tree"]
+    assert search.best_weights_by_name_["nb"] == 0.0
+    assert_allclose(list(search.best_weights_by_name_.values()), search.best_weights_)
+    assert_allclose(search.best_weights_, search.cv_results_["params"][search.best_index_]["weights"])
+
+
+def test_progress_lines_follow_the_global_setting(capsys, monkeypatch):
+    import mmlearn
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    X, y = _data()
+    quiet = FusionWeightSearchCV(VotingFusionClassifier(_members()), step=0.5, cv=4, progress=False).fit(X, y)
+    assert capsys.readouterr().err == ""
+    shown = FusionWeightSearchCV(VotingFusionClassifier(_members()), step=0.5, cv=4, progress=True).fit(X, y)
+    lines = capsys.readouterr().err.splitlines()  # captured stderr is not a terminal: whole lines
+    assert lines[0].startswith("FusionWeightSearchCV: 1/5") and lines[0].endswith("[member fits, fold 0]")
+    assert lines[-1].startswith("FusionWeightSearchCV: 5/5") and "[refit]" in lines[-1]
+    assert not any("\r" in line for line in lines)
+    # fitting the folds a few at a time changes nothing
+    assert_allclose(shown.cv_results_["mean_test_score"], quiet.cv_results_["mean_test_score"])
+    assert shown.n_member_fits_ == quiet.n_member_fits_ == 12
+    with mmlearn.config_context(progress=True):
+        FusionWeightSearchCV(VotingFusionClassifier(_members()), step=0.5, cv=3, refit=False).fit(X, y)
+        assert capsys.readouterr().err.splitlines()[-1].startswith("FusionWeightSearchCV: 3/3")
+    with mmlearn.config_context(progress=False):
+        FusionWeightSearchCV(VotingFusionClassifier(_members()), step=0.5, cv=3).fit(X, y)
+        assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match="progress must be True, False, 'auto' or None"):
+        FusionWeightSearchCV(VotingFusionClassifier(_members()), progress="yes").fit(X, y)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -270,3 +272,245 @@ def test_row_label_errors_get_the_position_in_the_users_table():
     X = X.set_axis([f"clip-{i}" for i in range(len(X))])
     with pytest.raises(ValueError, match=r"row 'clip-7'.*\[row 'clip-7' is at position 7 of the table given to evaluate\]"):
         evaluate(_BadRowClassifier(max_iter=300), X, y, cv=3, progress=False)
+
+
+# ------------------------------------------------- several models at once (issue 12.2)
+class _CountingSplitter(KFold):
+    """KFold that counts its split() calls and reshuffles on each one (random_state=None)."""
+
+    calls = 0
+
+    def split(self, X, y=None, groups=None):
+        type(self).calls += 1
+        return super().split(X, y, groups)
+
+
+def _search(cv=3):
+    from mmlearn.fusion import FusionWeightSearchCV
+
+    members = [("ab", Modality(["a", "b"], LogisticRegression())), ("cd", Modality(["c", "d"], LogisticRegression()))]
+    return FusionWeightSearchCV(VotingFusionClassifier(members), step=0.25, cv=cv)
+
+
+def test_several_models_scored_on_one_set_of_splits_like_cross_val_score():
+    from sklearn.naive_bayes import GaussianNB
+
+    X, y = _iris_frame()
+    models = {"logreg": LogisticRegression(max_iter=500), "nb": GaussianNB(), "vote": _voting()}
+    _CountingSplitter.calls = 0
+    splitter = _CountingSplitter(5, shuffle=True)  # a fresh shuffle on every split() call
+    res = evaluate(models, X, y, cv=splitter, progress=False)
+    assert _CountingSplitter.calls == 1  # split once: every model saw the same folds
+    assert list(dict.fromkeys(res.scores["model"])) == ["logreg", "nb", "vote", "vote/ab", "vote/cd"]
+    assert res.roles == {"logreg": "model", "nb": "model", "vote": "fusion", "vote/ab": "member", "vote/cd": "member"}
+    # sklearn as the oracle, on fixed splits
+    cv = StratifiedKFold(5, shuffle=True, random_state=3)
+    res = evaluate(models, X, y, cv=cv, scoring=["accuracy", "neg_log_loss"], progress=False)
+    for name, est in models.items():
+        for metric in ("accuracy", "neg_log_loss"):
+            got = res.scores.query("model == @name and metric == @metric")["value"].to_numpy()
+            np.testing.assert_allclose(got, cross_val_score(est, X, y, cv=cv, scoring=metric), rtol=1e-10)
+    member = Modality(["c", "d"], LogisticRegression())
+    expected = [np.mean(clone(member).fit(X.iloc[tr], y[tr]).predict(X.iloc[te]) == y[te]) for tr, te in cv.split(X, y)]
+    got = res.scores.query("model == 'vote/cd' and metric == 'accuracy'")["value"].to_numpy()
+    np.testing.assert_allclose(got, expected)
+    summary = res.summary()
+    assert summary.index.get_level_values("model").unique().tolist() == ["logreg", "nb", "vote", "vote/ab", "vote/cd"]
+    md = res.to_markdown()
+    assert "| nb |" in md and "| vote/ab |" in md and "nb: fit" in md and "vote: fit" in md
+    assert res.timings["model"].tolist() == ["logreg"] * 5 + ["nb"] * 5 + ["vote"] * 5
+
+
+def test_several_models_bad_input():
+    X, y = _iris_frame()
+    with pytest.raises(ValueError, match="empty dict of models"):
+        evaluate({}, X, y, progress=False)
+    with pytest.raises(ValueError, match=r"classifiers \['lr'\] and non-classifiers \['ridge'\]"):
+        evaluate({"lr": LogisticRegression(), "ridge": Ridge()}, X, y, progress=False)
+    with pytest.raises(TypeError, match="model 'x' is not an estimator"):
+        evaluate({"x": 3}, X, y, progress=False)
+
+
+def test_weight_search_keeps_its_members_rows():
+    from sklearn.metrics import accuracy_score
+
+    X, y = _iris_frame()
+    X.loc[::4, "c"] = np.nan
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    search = _search()
+    res = evaluate(search, X, y, cv=cv, progress=False)
+    assert list(dict.fromkeys(res.scores["model"])) == ["FusionWeightSearchCV", "ab", "cd"]
+    assert res.roles["FusionWeightSearchCV"] == "fusion"
+    np.testing.assert_allclose(res.scores.query("model == 'FusionWeightSearchCV'")["value"],
+                               cross_val_score(search, X, y, cv=cv))
+    expected = []
+    for train, test in cv.split(X, y):
+        cd = clone(search).fit(X.iloc[train], y[train]).best_estimator_.named_estimators_["cd"]
+        mask = cd.presence_mask(X.iloc[test])
+        expected.append(accuracy_score(y[test][mask], cd.predict(X.iloc[test][mask])))
+    np.testing.assert_allclose(res.scores.query("model == 'cd'")["value"], expected)
+
+
+def test_member_order_is_the_same_for_kfold_and_loo():
+    X, y = _iris_frame()
+    X, y = X.iloc[::5].reset_index(drop=True), y[::5]
+    X.loc[0, "a"] = np.nan  # the first LOO test row lacks the first member's modality
+    for model, fused in ((_voting(), "VotingClassifier"), (_search(), "FusionWeightSearchCV")):
+        kfold = evaluate(model, X, y, cv=3, progress=False)
+        loo = evaluate(model, X, y, cv="loo", progress=False)
+        for res in (kfold, loo):
+            assert list(dict.fromkeys(res.scores["model"])) == [fused, "ab", "cd"]
+        assert [c for c in loo.predictions if c.startswith("pred_")] == [f"pred_{fused}", "pred_ab", "pred_cd"]
+
+
+@pytest.mark.parametrize("cv", [StratifiedKFold(5, shuffle=True, random_state=0), LeaveOneOut()])
+def test_predictions_include_out_of_fold_probabilities(cv):
+    X, y = _iris_frame()
+    if isinstance(cv, LeaveOneOut):
+        X, y = X.iloc[::3], y[::3]
+    models = {"lr": LogisticRegression(max_iter=500), "vote": _voting(), "ridge": _no_proba_classifier()}
+    res = evaluate(models, X, y, cv=cv, return_predictions=True, progress=False)
+    for name in ("lr", "vote"):
+        expected = cross_val_predict(models[name], X, y, cv=cv, method="predict_proba")
+        got = res.predictions[[f"proba_{name}_{c}" for c in (0, 1, 2)]].to_numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-10)
+        np.testing.assert_array_equal(res.predictions[f"pred_{name}"].astype(int),
+                                      cross_val_predict(models[name], X, y, cv=cv))
+    ab = Modality(["a", "b"], LogisticRegression())
+    np.testing.assert_allclose(res.predictions[["proba_vote/ab_0", "proba_vote/ab_1", "proba_vote/ab_2"]],
+                               cross_val_predict(ab, X, y, cv=cv, method="predict_proba"), rtol=1e-10)
+    assert not any(c.startswith("proba_ridge") for c in res.predictions)  # no predict_proba, no column
+    assert "pred_ridge" in res.predictions
+
+
+def _no_proba_classifier():
+    from sklearn.linear_model import RidgeClassifier
+
+    return RidgeClassifier()
+
+
+def test_probabilities_of_members_missing_a_modality_are_nan():
+    X, y = _iris_frame()
+    X.loc[::4, "c"] = np.nan
+    res = evaluate(VotingFusionClassifier([("ab", Modality(["a", "b"], LogisticRegression())),
+                                           ("cd", Modality(["c", "d"], LogisticRegression()))]),
+                   X, y, cv=3, return_predictions=True, progress=False)
+    proba = res.predictions[["proba_cd_0", "proba_cd_1", "proba_cd_2"]].to_numpy()
+    missing = X["c"].isna().to_numpy()
+    assert np.isnan(proba[missing]).all() and not np.isnan(proba[~missing]).any()
+    np.testing.assert_allclose(proba[~missing].sum(axis=1), 1.0)
+    assert not res.predictions["proba_VotingFusionClassifier_0"].isna().any()
+
+
+# ---------------------------------------------------------- progress (issue 12.1)
+def test_progress_follows_the_global_setting_and_prints_lines_off_a_terminal(capsys, monkeypatch):
+    import mmlearn
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    X, y = _iris_frame()
+    models = {"lr": LogisticRegression(max_iter=300), "vote": _voting()}
+    evaluate(models, X, y, cv=3, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.splitlines()[-1].startswith("evaluate 2 models: 6/6")
+    evaluate(models, X, y, cv=3, progress=False)
+    assert capsys.readouterr().err == ""
+    with mmlearn.config_context(progress=True):
+        evaluate(LogisticRegression(max_iter=300), X, y, cv=3)
+        assert capsys.readouterr().err.splitlines()[-1].startswith("CV LogisticRegression: 3/3")
+        evaluate(LogisticRegression(max_iter=300), X, y, cv=3, progress=False)  # the argument wins
+        assert capsys.readouterr().err == ""
+        # the models' own bars (here the weight search's) stay quiet inside the folds
+        evaluate(_search(), X, y, cv=3)
+        err = capsys.readouterr().err
+        assert not [line for line in err.splitlines() if line.startswith("FusionWeightSearchCV")]
+        assert err.splitlines()[-1].startswith("CV FusionWeightSearchCV: 3/3")
+    with mmlearn.config_context(progress=False):
+        evaluate(LogisticRegression(max_iter=300), X, y, cv=3)
+        assert capsys.readouterr().err == ""
+    with mmlearn.config_context(progress="auto"):  # stderr captured: not a terminal
+        evaluate(LogisticRegression(max_iter=300), X, y, cv=3)
+        assert capsys.readouterr().err == ""
+
+
+def test_parallel_run_of_tiny_work_warns_and_threads_do_not():
+    import joblib
+    from sklearn.dummy import DummyClassifier
+
+    X, y = _iris_frame()
+    # a dummy's fits take microseconds: no process pool can run them faster than they run
+    with pytest.warns(UserWarning, match=r"n_jobs=2\) took .* s for 0.0\d s of fitting and predicting"):
+        par = evaluate(DummyClassifier(), X, y, cv=3, n_jobs=2, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        seq = evaluate(DummyClassifier(), X, y, cv=3, progress=False)
+        with joblib.parallel_config(backend="threading"):
+            evaluate(DummyClassifier(), X, y, cv=3, n_jobs=2, progress=False)
+    pd.testing.assert_frame_equal(par.scores, seq.scores)
+
+
+# ---------------------------------------------------------------- plots (issue 12.3)
+def test_score_plot_bars_from_zero_fold_dots_negated_neg_metrics_and_fusions_highlighted():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y = _iris_frame()
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    res = evaluate({"lr": LogisticRegression(max_iter=500), "vote": _voting()}, X, y, cv=cv,
+                   scoring=["accuracy", "neg_log_loss"], progress=False)
+    summ = res.summary()
+    for metric, sign in (("accuracy", 1), ("neg_log_loss", -1)):
+        ax = res.plot(metric=metric)
+        bars = ax.patches
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["lr", "vote", "vote/ab", "vote/cd"]
+        assert all(b.get_y() == 0 for b in bars) and ax.get_ylim()[0] == 0  # bars start at 0
+        heights = [b.get_height() for b in bars]
+        expected = [sign * summ.loc[(m, metric), "mean"] for m in ("lr", "vote", "vote/ab", "vote/cd")]
+        np.testing.assert_allclose(heights, expected)
+        assert min(heights) > 0  # log loss stands above 0 too
+        dots = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections if len(c.get_offsets()) == 4])
+        np.testing.assert_allclose(np.sort(dots), np.sort(sign * res.scores.query("metric == @metric")["value"]))
+        hatches = [b.get_hatch() for b in bars]
+        assert hatches[1] and not hatches[0] and not hatches[2]  # the fusion stands out
+        assert bars[1].get_facecolor() != bars[0].get_facecolor() != bars[2].get_facecolor()
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == ["fusion", "fusion member (one modality)", "single model", "one fold"]
+        plt.close(ax.figure)
+    assert res.plot(metric="neg_log_loss").get_ylabel() == "log_loss (lower is better)"
+    with pytest.raises(ValueError, match=r"No scores for metric 'f1'; have \['accuracy', 'neg_log_loss'\]"):
+        res.plot(metric="f1")
+    plt.close("all")
+
+
+def test_score_plot_of_negative_values_goes_below_zero():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.dummy import DummyRegressor
+
+    X, y = make_regression(40, 3, noise=30.0, random_state=0)
+    res = evaluate({"ridge": Ridge(), "mean": DummyRegressor()}, X, y, cv=4, progress=False)
+    assert res.summary().loc[("mean", "r2"), "mean"] < 0
+    ax = res.plot()
+    assert ax.patches[1].get_height() < 0 and ax.get_ylim()[0] < min(res.scores["value"])
+    assert ax.get_ylabel() == "r2"
+    plt.close(ax.figure)
+
+
+def test_parallel_warning_compares_wall_time_with_the_work_done():
+    import joblib
+
+    from mmlearn.model_selection import _warn_parallel_slower
+
+    results = [{"fit_time": 0.4, "predict_time": 0.1}] * 4  # 2 s of work
+    with joblib.parallel_config(backend="loky"):  # no worker is started by asking
+        with pytest.warns(UserWarning, match=r"took 2.50 s for 2.00 s of fitting and predicting"):
+            _warn_parallel_slower(2, results, wall=2.5)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _warn_parallel_slower(2, results, wall=1.2)  # the workers paid for themselves
+    with joblib.parallel_config(backend="threading"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_parallel_slower(2, results, wall=9.0)

@@ -8,11 +8,13 @@ from copy import deepcopy
 from typing import Any
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._progress import progress_bar
 from ._base import BOOL, N_JOBS, _BaseFusion
 from ._oof import check_fold_classes, fold_outputs, fold_splits
 from ._outputs import candidate_blocks, fuse, one_hot
@@ -75,6 +77,12 @@ class FusionWeightSearchCV(_BaseFusion):
         (``best_estimator_``); prediction methods delegate to it.
     n_jobs : int, default=None
         Member fits (folds x members) run in parallel through joblib.
+    progress : bool, "auto" or None, default=None
+        A progress bar over the folds' member fits and the refit. None
+        follows ``mmlearn.set_config(progress=...)`` (by default, a bar
+        only on a terminal or in Jupyter); True or False decides here. With
+        the bar on, the folds are fitted a few at a time (enough to keep
+        ``n_jobs`` workers busy) so that the bar can advance.
 
     Attributes
     ----------
@@ -87,7 +95,10 @@ class FusionWeightSearchCV(_BaseFusion):
         Index of the best candidate (the first of the best-ranked ones, as
         in ``GridSearchCV``).
     best_weights_ : ndarray of shape (n_estimators,)
-        The best weight vector.
+        The best weight vector, one entry per member of
+        ``estimator.estimators`` in their order (``"drop"`` members get 0).
+    best_weights_by_name_ : dict of str -> float
+        The same weights keyed by member name.
     best_params_ : dict
         ``{"weights": best_weights_}``.
     best_score_ : float
@@ -149,6 +160,8 @@ class FusionWeightSearchCV(_BaseFusion):
     (15, 9)
     >>> search.best_weights_.sum()
     np.float64(1.0)
+    >>> list(search.best_weights_by_name_)
+    ['lr', 'nb', 'tree']
     """
 
     _parameter_constraints = {
@@ -156,6 +169,7 @@ class FusionWeightSearchCV(_BaseFusion):
                       lambda v: isinstance(v, (VotingFusionClassifier, VotingFusionRegressor))),
         "refit": BOOL,
         "n_jobs": N_JOBS,
+        "progress": ("True, False, 'auto' or None", lambda v: v is None or v == "auto" or isinstance(v, bool)),
     }
 
     def __init__(
@@ -168,6 +182,7 @@ class FusionWeightSearchCV(_BaseFusion):
         scoring: Any = None,
         refit: bool = True,
         n_jobs: int | None = None,
+        progress: bool | str | None = None,
     ):
         self.estimator = estimator
         self.weights = weights
@@ -176,6 +191,7 @@ class FusionWeightSearchCV(_BaseFusion):
         self.scoring = scoring
         self.refit = refit
         self.n_jobs = n_jobs
+        self.progress = progress
 
     @property
     def _kind(self) -> str:
@@ -232,43 +248,64 @@ class FusionWeightSearchCV(_BaseFusion):
             check_fold_classes(self, splits, y)
         self.n_splits_ = len(splits)
         method = "predict_proba" if soft else "predict"
-        _, outputs, fold_fit_time, n_fits = fold_outputs(
-            fit.names, fit.ests, X, y, fit.routed, splits, [method] * len(fit.ests), classes, fit.cache,
-            self.n_jobs, data_key=fit.data_key, full_fit=False,
-        )
-        self.n_member_fits_ = n_fits
-        k = len(classes) if classifier else 1
-        fold_data = []
-        for f, (_, test) in enumerate(splits):
-            outs = [o for o, _ in outputs[f]]
-            present = np.vstack([p for _, p in outputs[f]])
-            if classifier and not soft:
-                outs = [one_hot(o, k) for o in outs]
-            arr = np.stack(outs) if classifier else np.stack(outs)[:, :, None]
-            fold_data.append((arr, present, y[test], None if sample_weight is None else sample_weight[test]))
-        if optimize:
-            w_live, self.optimize_result_ = optimize_weights(
-                np.concatenate([d[0] for d in fold_data], axis=1),
-                np.concatenate([d[1] for d in fold_data], axis=1),
-                np.concatenate([d[2] for d in fold_data]),
-                classes if classifier else None,
-            )
-            candidates = np.zeros((1, len(fit.ests_all)))
-            candidates[0, live] = w_live
-        scores, score_time = self._score(fold_data, candidates[:, live], classes, classifier, soft)
-        self.cv_results_, self.best_index_ = search_results(candidates, scores, fold_fit_time, score_time)
-        self.best_weights_ = candidates[self.best_index_].copy()
-        self.best_params_ = {"weights": self.best_weights_.tolist()}
-        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
-        if self.refit:
-            start = time.perf_counter()
-            best = clone(est).set_params(weights=self.best_weights_.tolist())
-            fit_kw = dict(fit_params)
-            if sample_weight is not None:
-                fit_kw["sample_weight"] = sample_weight
-            self.best_estimator_ = best.fit(X, y, **fit_kw)
-            self.refit_time_ = time.perf_counter() - start
+        with progress_bar(total=len(splits) + int(bool(self.refit)), desc=type(self).__name__,
+                          progress=self.progress) as bar:
+            outputs, fold_fit_time, n_fits = [], [], 0
+            for chunk in self._fold_chunks(len(splits), len(fit.ests), bar):
+                folds = f"fold {chunk[0]}" if len(chunk) == 1 else f"folds {chunk[0]}-{chunk[-1]}"
+                bar.set_postfix_str(f"member fits, {folds}")
+                _, outs, times, fits = fold_outputs(
+                    fit.names, fit.ests, X, y, fit.routed, [splits[f] for f in chunk], [method] * len(fit.ests),
+                    classes, fit.cache, self.n_jobs, data_key=fit.data_key, full_fit=False,
+                )
+                outputs += outs
+                fold_fit_time.append(times)
+                n_fits += fits
+                bar.update(len(chunk))
+            fold_fit_time = np.concatenate(fold_fit_time)
+            self.n_member_fits_ = n_fits
+            k = len(classes) if classifier else 1
+            fold_data = []
+            for f, (_, test) in enumerate(splits):
+                outs = [o for o, _ in outputs[f]]
+                present = np.vstack([p for _, p in outputs[f]])
+                if classifier and not soft:
+                    outs = [one_hot(o, k) for o in outs]
+                arr = np.stack(outs) if classifier else np.stack(outs)[:, :, None]
+                fold_data.append((arr, present, y[test], None if sample_weight is None else sample_weight[test]))
+            if optimize:
+                w_live, self.optimize_result_ = optimize_weights(
+                    np.concatenate([d[0] for d in fold_data], axis=1),
+                    np.concatenate([d[1] for d in fold_data], axis=1),
+                    np.concatenate([d[2] for d in fold_data]),
+                    classes if classifier else None,
+                )
+                candidates = np.zeros((1, len(fit.ests_all)))
+                candidates[0, live] = w_live
+            scores, score_time = self._score(fold_data, candidates[:, live], classes, classifier, soft)
+            self.cv_results_, self.best_index_ = search_results(candidates, scores, fold_fit_time, score_time)
+            self.best_weights_ = candidates[self.best_index_].copy()
+            self.best_weights_by_name_ = {nm: float(w) for nm, w in zip(fit.names_all, self.best_weights_)}
+            self.best_params_ = {"weights": self.best_weights_.tolist()}
+            self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+            if self.refit:
+                bar.set_postfix_str("refit")
+                start = time.perf_counter()
+                best = clone(est).set_params(weights=self.best_weights_.tolist())
+                fit_kw = dict(fit_params)
+                if sample_weight is not None:
+                    fit_kw["sample_weight"] = sample_weight
+                self.best_estimator_ = best.fit(X, y, **fit_kw)
+                self.refit_time_ = time.perf_counter() - start
+                bar.update()
         return self
+
+    def _fold_chunks(self, n_folds: int, n_members: int, bar: Any) -> list[list[int]]:
+        """All folds in one go, or (with a bar shown) a few at a time, enough for the workers."""
+        if getattr(bar, "disable", False):
+            return [list(range(n_folds))]
+        per_chunk = max(1, -(-effective_n_jobs(self.n_jobs) // max(n_members, 1)))
+        return [list(range(i, min(i + per_chunk, n_folds))) for i in range(0, n_folds, per_chunk)]
 
     # --------------------------------------------------------- scoring
     def _fused(self, arr: np.ndarray, present: np.ndarray, W: np.ndarray, classifier: bool, soft: bool) -> np.ndarray:
