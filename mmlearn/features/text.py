@@ -223,13 +223,16 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
           saying how many. A downstream model sees an ordinary row and will
           predict from it, often confidently: fine when such texts are rare,
           misleading when they are not.
-        - ``"missing"``: a row of NaN, the marker :class:`~mmlearn.compose.Modality`
-          uses for a row whose modality is absent (its ``transform`` returns
-          NaN rows for missing texts). The row then reads as missing
-          downstream: a NaN-aware model (e.g.
+        - ``"missing"``: a row of NaN, which marks the text as absent. In
+          a :class:`~mmlearn.compose.Modality` whose estimator is a
+          pipeline (``make_pipeline(Word2VecEmbedding(oov="missing"),
+          LogisticRegression())``) the row is then treated like a missing
+          text: the final step is neither fitted nor asked on it,
+          ``presence_mask`` is False there, ``predict_proba`` gives NaN and
+          fusion predicts the row from the other modalities (see the Notes
+          of ``Modality``). In early fusion, a NaN-aware model (e.g.
           :class:`~sklearn.ensemble.HistGradientBoostingClassifier`) or an
-          imputer with a missing-indicator takes it in early fusion. No
-          warning.
+          imputer with a missing-indicator takes it. No warning.
         - ``"error"``: a ValueError naming the samples (in ``fit`` as well).
 
         The default keeps the behaviour of earlier versions.
