@@ -62,12 +62,13 @@ def _is_position(c: Any, n_columns: int) -> bool:
 def _split_pipeline(est: Any) -> tuple[Pipeline | None, Any]:
     """(transformer steps, final step) of a pipeline; ``(None, est)`` for anything else.
 
-    Only a Pipeline of two or more steps whose final step is an estimator
-    (not "passthrough") is split, and not one that sets ``transform_input``
-    (its metadata would need the whole pipeline). The transformer steps are
-    a slice of ``est``: they share its step objects.
+    Only a scikit-learn Pipeline of two or more steps whose final step is
+    an estimator (not "passthrough") is split; not a subclass (imblearn's
+    resamples y in its steps), nor one that sets ``transform_input`` (its
+    metadata would need the whole pipeline). The transformer steps are a
+    slice of ``est``: they share its step objects.
     """
-    if not isinstance(est, Pipeline) or len(est.steps) < 2 or getattr(est, "transform_input", None) is not None:
+    if type(est) is not Pipeline or len(est.steps) < 2 or getattr(est, "transform_input", None) is not None:
         return None, est
     final = est.steps[-1][1]
     if final is None or (isinstance(final, str) and final == "passthrough"):
@@ -183,7 +184,8 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
     modalities, and :meth:`predict` raises naming them. The transformer
     steps run once per call (fusion gets outputs and presence together);
     :meth:`presence_mask` alone runs them too. A pipeline with
-    ``transform_input`` set is fitted as a whole, without this rule.
+    ``transform_input`` set, or a Pipeline subclass, is used as a whole,
+    without this rule.
 
     **Columns.** :meth:`fit` is strict: the column(s) must be in ``X`` (a
     label of a DataFrame, or a position), and each must occur once. A
@@ -233,7 +235,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
     >>> X["pixels"] = X["pixels"].map(lambda v: None if v is None else np.array(v))
     >>> y = np.array([0, 1, 1, 1])
     >>> from sklearn.preprocessing import FunctionTransformer
-    >>> from sklearn.pipeline import Pipeline, make_pipeline
+    >>> from sklearn.pipeline import make_pipeline
     >>> stack = FunctionTransformer(lambda s: np.stack(list(s)))
     >>> m = Modality("pixels", make_pipeline(stack, LogisticRegression())).fit(X, y)
     >>> m.presence_mask(X)
