@@ -13,14 +13,15 @@ from sklearn import get_config as sklearn_get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.compose import ColumnTransformer
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._tables import label_text
+from ._tables import label_text, take_rows
+from .backend import to_host
 
 __all__ = ["Modality", "make_modality_pipeline", "make_early_fusion"]
 
@@ -58,6 +59,60 @@ def _is_position(c: Any, n_columns: int) -> bool:
     return isinstance(c, (int, np.integer)) and not isinstance(c, bool) and -n_columns <= c < n_columns
 
 
+def _split_pipeline(est: Any) -> tuple[Pipeline | None, Any]:
+    """(transformer steps, final step) of a pipeline; ``(None, est)`` for anything else.
+
+    Only a scikit-learn Pipeline of two or more steps whose final step is
+    an estimator (not "passthrough") is split; not a subclass (imblearn's
+    resamples y in its steps), nor one that sets ``transform_input`` (its
+    metadata would need the whole pipeline). The transformer steps are a
+    slice of ``est``: they share its step objects.
+    """
+    if type(est) is not Pipeline or len(est.steps) < 2 or getattr(est, "transform_input", None) is not None:
+        return None, est
+    final = est.steps[-1][1]
+    if final is None or (isinstance(final, str) and final == "passthrough"):
+        return None, est
+    return est[:-1], final
+
+
+def _all_nan_rows(Xt: Any) -> np.ndarray | None:
+    """Mask of the rows of a transformer's output whose every value is NaN; None if there is none."""
+    if sp.issparse(Xt):
+        Xt = Xt.tocsr()
+        if Xt.shape[1] == 0 or Xt.dtype.kind not in "fc":
+            return None
+        nans = sp.csr_matrix((np.isnan(Xt.data).astype(np.intp), Xt.indices, Xt.indptr), shape=Xt.shape)
+        empty = np.asarray(nans.sum(axis=1)).ravel() == Xt.shape[1]
+    else:
+        try:
+            arr = np.asarray(to_host(Xt))
+        except (TypeError, ValueError):
+            return None
+        if arr.ndim != 2 or arr.shape[1] == 0 or arr.dtype.kind not in "fc":
+            return None
+        empty = np.isnan(arr).all(axis=1)
+    return empty if empty.any() else None
+
+
+def _pipeline_fit_params(pipe: Pipeline, head: Pipeline, params: dict) -> tuple[dict, dict] | None:
+    """Split a pipeline's fit metadata into (transformer steps', final step's).
+
+    None when the names do not follow the ``step__param`` form (the
+    pipeline's own fit then gives its error).
+    """
+    final_name = pipe.steps[-1][0]
+    if sklearn_get_config().get("enable_metadata_routing", False):
+        routed = process_routing(pipe, "fit", **params)
+        consumed = head.get_metadata_routing().consumes("fit_transform", list(params))
+        return {k: params[k] for k in consumed}, dict(routed[final_name].fit)
+    if any("__" not in k for k in params):
+        return None
+    head_params = {k: v for k, v in params.items() if k.split("__", 1)[0] != final_name}
+    final_params = {k.split("__", 1)[1]: v for k, v in params.items() if k.split("__", 1)[0] == final_name}
+    return head_params, final_params
+
+
 class Modality(MetaEstimatorMixin, BaseEstimator):
     """Feed one column of a multimodal table to its own estimator.
 
@@ -88,7 +143,8 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         classes that have no row with this modality present (classifiers
         only).
     n_present_fit_ : int
-        Number of training rows where the modality was present.
+        Number of training rows where the modality was present (its
+        column, and for a pipeline, features that are not all NaN).
     n_features_in_ : int
         Number of columns of ``X`` seen in :meth:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -111,6 +167,25 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
     :meth:`predict` does not accept missing values, the estimator's
     ``allow_nan`` tag is False: NaN marks a missing modality, it is not a
     value the inner estimator predicts from.
+
+    **Rows without features.** When ``estimator`` is a
+    :class:`~sklearn.pipeline.Pipeline` (two or more steps, the last one an
+    estimator), a row whose features, the output of the transformer steps,
+    are all NaN counts as missing too:
+    :class:`~mmlearn.features.Word2VecEmbedding` gives such rows with
+    ``oov="missing"`` for a text without a known word, and so may any
+    transformer. :meth:`fit` runs the transformer steps on the rows where
+    the column is present, then fits the final step on the rows that have
+    features (per-sample metadata such as ``sample_weight`` restricted to
+    them; ``n_present_fit_`` counts them). At prediction time those rows
+    are absent like rows with a missing value: :meth:`presence_mask` is
+    False there, :meth:`predict_proba`, :meth:`decision_function` and
+    :meth:`transform` give NaN rows, fusion predicts them from the other
+    modalities, and :meth:`predict` raises naming them. The transformer
+    steps run once per call (fusion gets outputs and presence together);
+    :meth:`presence_mask` alone runs them too. A pipeline with
+    ``transform_input`` set, or a Pipeline subclass, is used as a whole,
+    without this rule.
 
     **Columns.** :meth:`fit` is strict: the column(s) must be in ``X`` (a
     label of a DataFrame, or a position), and each must occur once. A
@@ -308,7 +383,9 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
 
         Before :meth:`fit` the column(s) must be in ``X``; after it, the
         prediction-time rules apply (see Notes): a DataFrame without the
-        column has the modality in no row.
+        column has the modality in no row, and for a fitted pipeline a row
+        whose features (the output of its transformer steps) are all NaN
+        is absent too; finding those runs the transformer steps.
 
         Parameters
         ----------
@@ -318,10 +395,11 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         mask : ndarray of shape (n_samples,), dtype bool
-            True where the column is present (not None / NaN / NA).
+            True where the column is present (not None / NaN / NA) and,
+            after fit, its features are not all NaN.
         """
         if hasattr(self, "_fit_positions"):
-            return self._predict_selection(self._validate(X, reset=False))[1]
+            return self._present_rows_output(None, X)[1]
         X = self._as_table(X)
         return self._mask_of(self._values_at(X, self._positions(X)))
 
@@ -435,7 +513,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         if output is not None and hasattr(estimator, "set_output"):
             estimator.set_output(transform=output)
         with self._naming_rows(X, present):
-            estimator.fit(values[present], y_present, **routed)
+            kept = self._fit_inner(estimator, values[present], y_present, routed)
         # fitted state only once the inner fit succeeded
         if classes is not None:
             self.classes_ = classes
@@ -444,8 +522,40 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         self.estimator_ = estimator
         self._fit_positions = positions
         self._fit_labels = list(X.columns[positions]) if isinstance(X, pd.DataFrame) else None
-        self.n_present_fit_ = int(present.sum())
+        self.n_present_fit_ = int(present.sum() if kept is None else kept.sum())
         return self
+
+    def _fit_inner(self, estimator: Any, values: Any, y: Any, params: dict) -> np.ndarray | None:
+        """Fit ``estimator`` on the present rows; a pipeline's final step skips featureless rows.
+
+        Returns the mask (over ``values``) of the rows the final step was
+        fitted on, or None when it was fitted on all of them.
+        """
+        head, final = _split_pipeline(estimator)
+        split = None if head is None else _pipeline_fit_params(estimator, head, params)
+        if split is None:
+            estimator.fit(values, y, **params)
+            return None
+        head_params, final_params = split
+        Xt = head.fit_transform(values, y, **head_params)
+        # with Pipeline(memory=...) the slice holds the fitted (cached) clones
+        estimator.steps = list(head.steps) + [estimator.steps[-1]]
+        empty = _all_nan_rows(Xt)
+        if empty is None:
+            final.fit(Xt, y, **final_params)
+            return None
+        if empty.all():
+            raise ValueError(
+                f"Modality {self.column!r}: the transformer steps of its pipeline gave all-NaN "
+                f"features for every one of the {len(empty)} training rows where the modality is "
+                "present (as Word2VecEmbedding(oov='missing') does for a text without a known "
+                "word); there is nothing to fit the final step on."
+            )
+        keep = np.flatnonzero(~empty)
+        n = len(empty)
+        final_params = {k: (take_rows(v, keep) if _is_per_sample(v, n) else v) for k, v in final_params.items()}
+        final.fit(take_rows(Xt, keep), None if y is None else take_rows(y, keep), **final_params)
+        return ~empty
 
     def get_metadata_routing(self) -> MetadataRouter:
         """Route ``fit`` metadata to the inner estimator.
@@ -498,25 +608,88 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         return self
 
     # ---------------------------------------------------------- prediction
-    def _present_values(self, X: Any) -> tuple[Any, np.ndarray, int]:
+    def _inner(self, method: str | None, values: Any) -> tuple[Any, np.ndarray | None]:
+        """``method`` of the fitted estimator on ``values`` (present rows), minus featureless rows.
+
+        For a pipeline, the transformer steps run once; rows whose features
+        are all NaN are left out of the final step. Returns the output on
+        the rows kept (None if none is kept, or ``method`` is None) and the
+        mask of those rows among ``values`` (None: all of them).
+        """
+        head, final = _split_pipeline(self.estimator_)
+        if head is None:
+            return (None if method is None else getattr(self.estimator_, method)(values)), None
+        Xt = head.transform(values)
+        empty = _all_nan_rows(Xt)
+        if empty is None:
+            return (None if method is None else getattr(final, method)(Xt)), None
+        kept = ~empty
+        if method is None or not kept.any():
+            return None, kept
+        return getattr(final, method)(take_rows(Xt, np.flatnonzero(kept))), kept
+
+    def _present_rows_output(self, method: str | None, X: Any) -> tuple[Any, np.ndarray, np.ndarray, Any, list]:
+        """Output on the present rows (or None), the presence mask over X, the rows
+        without features (all-NaN pipeline features), the validated X and the absent columns.
+
+        A row is present when its column is and, for a pipeline, its
+        features are not all NaN.
+        """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        values, present, _ = self._predict_selection(X)
-        return (None if values is None else values[present]), present, X.shape[0]
+        values, present, absent = self._predict_selection(X)
+        featureless = np.zeros(len(present), dtype=bool)
+        if not present.any():
+            return None, present, featureless, X, absent
+        with self._naming_rows(X, present):
+            out, kept = self._inner(method, values[present])
+        if kept is not None:
+            featureless[np.flatnonzero(present)[~kept]] = True
+            present = present & ~featureless
+        return out, present, featureless, X, absent
 
-    def _missing_error(self, X: Any, present: np.ndarray, absent: list, what: str) -> ValueError:
+    def _present_output(self, method: str, X: Any) -> tuple[Any, np.ndarray]:
+        """``method``'s output on the present rows (or None) and the presence mask, in one pass.
+
+        Fusion calls this instead of :meth:`presence_mask` then ``method``,
+        so a pipeline's transformer steps run once. Probabilities and
+        decision scores are aligned with ``classes_``, as
+        :meth:`predict_proba` and :meth:`decision_function` align them.
+        """
+        from .fusion._outputs import align_classes
+
+        out, present, _, _, _ = self._present_rows_output(method, X)
+        if out is not None and method in ("predict_proba", "decision_function"):
+            out = align_classes(out, getattr(self.estimator_, "classes_", None),
+                                getattr(self, "classes_", None), method)
+        return out, present
+
+    def _missing_error(self, X: Any, present: np.ndarray, absent: list, what: str,
+                       featureless: np.ndarray | None = None) -> ValueError:
         n = len(present)
         if absent:
             return ValueError(
                 f"Modality {self.column!r}: column(s) {absent!r} not in X, so the modality is "
                 f"missing in all {n} rows; {what}"
             )
-        rows = np.flatnonzero(~present)
         index = X.index if isinstance(X, pd.DataFrame) else None
-        return ValueError(
-            f"Modality {self.column!r} is missing (None/NaN/NA) in {len(rows)} of {n} rows "
-            f"({_rows_text(rows, index)}); {what}"
-        )
+        parts = []
+        if featureless is None:
+            featureless = np.zeros(n, dtype=bool)
+        rows = np.flatnonzero(~present & ~featureless)
+        if len(rows):
+            parts.append(
+                f"is missing (None/NaN/NA) in {len(rows)} of {n} rows ({_rows_text(rows, index)})"
+            )
+        rows = np.flatnonzero(featureless)
+        if len(rows):
+            parts.append(
+                f"has no features in {len(rows)} of {n} rows ({_rows_text(rows, index)}): the "
+                "transformer steps of its pipeline gave all-NaN rows there (as "
+                "Word2VecEmbedding(oov='missing') does for a text without a known word), which "
+                "mark the modality as absent"
+            )
+        return ValueError(f"Modality {self.column!r} {'; it '.join(parts)}; {what}")
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict with the inner estimator; every row must have the modality.
@@ -535,32 +708,31 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         ------
         ValueError
             Naming the rows where the modality is missing (positions and
-            index labels): use :meth:`presence_mask` to select the others,
-            or a fusion estimator.
+            index labels), or where a pipeline's transformer steps gave
+            all-NaN features: use :meth:`presence_mask` to select the
+            others, or a fusion estimator.
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
         values, present, absent = self._predict_selection(X)
+        what = (
+            "they cannot be predicted from it alone: select the rows of presence_mask(X), "
+            "or use a fusion estimator."
+        )
         if not present.all():
-            raise self._missing_error(
-                X, present, absent,
-                "they cannot be predicted from it alone: select the rows of presence_mask(X), "
-                "or use a fusion estimator.",
-            )
+            raise self._missing_error(X, present, absent, what)
         with self._naming_rows(X, present):
-            return self.estimator_.predict(values)
+            out, kept = self._inner("predict", values)
+        if kept is not None:
+            raise self._missing_error(X, kept, absent, what, featureless=~kept)
+        return out
 
     def _aligned(self, method: str, X: Any) -> np.ndarray:
         # one class-alignment convention for Modality and fusion
-        from .fusion._outputs import align_classes, expand_rows, output_width
+        from .fusion._outputs import expand_rows, output_width
 
-        values, present, n = self._present_values(X)
-        classes = getattr(self, "classes_", None)
-        aligned = None
-        if present.any():
-            raw = getattr(self.estimator_, method)(values)
-            aligned = align_classes(raw, getattr(self.estimator_, "classes_", None), classes, method)
-        return expand_rows(aligned, present, output_width(method, classes))
+        aligned, present = self._present_output(method, X)
+        return expand_rows(aligned, present, output_width(method, getattr(self, "classes_", None)))
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -630,14 +802,10 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             Features of the present rows. A DataFrame (see :meth:`set_output`)
             has the index of ``X`` (a RangeIndex for an array).
         """
-        check_is_fitted(self)
-        X = self._validate(X, reset=False)
-        values, present, absent = self._predict_selection(X)
+        Xt, present, featureless, X, absent = self._present_rows_output("transform", X)
         n = X.shape[0]
-        if not present.any():
-            raise self._missing_error(X, present, absent, "there is nothing to transform.")
-        with self._naming_rows(X, present):
-            Xt = self.estimator_.transform(values[present])
+        if Xt is None:
+            raise self._missing_error(X, present, absent, "there is nothing to transform.", featureless)
         if isinstance(Xt, pd.DataFrame):
             index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(n)
             # Place by position: the index of X may repeat labels.
@@ -709,18 +877,14 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         score : float
             The score on the rows where the modality is present.
         """
-        check_is_fitted(self)
-        X = self._validate(X, reset=False)
-        values, present, absent = self._predict_selection(X)
+        y_pred, present, featureless, X, absent = self._present_rows_output("predict", X)
         n = X.shape[0]
-        if not present.any():
-            raise self._missing_error(X, present, absent, "cannot score.")
+        if y_pred is None:
+            raise self._missing_error(X, present, absent, "cannot score.", featureless)
         y = np.asarray(y)
         if y.ndim == 0 or y.shape[0] != n:
             raise ValueError(f"X has {n} rows but y has {y.shape[0] if y.ndim else 0}; they must match.")
         sw = None if sample_weight is None else np.asarray(sample_weight)[present]
-        with self._naming_rows(X, present):
-            y_pred = self.estimator_.predict(values[present])
         if is_classifier(self):
             return float(accuracy_score(y[present], y_pred, sample_weight=sw))
         return float(r2_score(y[present], y_pred, sample_weight=sw))

@@ -402,7 +402,11 @@ def test_corrupt_wav_names_the_users_row_in_predict(tmp_path):
         with pytest.raises(ValueError, match=r"^row 9 \(index label 'clip_009'\) of column 'audio'") as info:
             getattr(m, method)(X)
         assert info.value.row_label == "clip_009" and info.value.row_position == 9
-    present = m.presence_mask(X)
+    # presence_mask runs the pipeline's transformer steps (to find rows whose
+    # features are all NaN), so it too names the corrupt file's row
+    with pytest.raises(ValueError, match=r"^row 9 \(index label 'clip_009'\) of column 'audio'"):
+        m.presence_mask(X)
+    present = X["audio"].notna().to_numpy()
     with pytest.raises(ValueError, match=r"^row 7 \(index label 'clip_009'\)") as info:
         m.predict(X[present])  # row 7 of the table given to predict
     assert info.value.row_position == 7 and info.value.row_label == "clip_009"
@@ -502,3 +506,165 @@ def test_presence_mask_after_fit_checks_array_width():
     with pytest.raises(ValueError, match="X has 1 features, but Modality is expecting 2"):
         m.presence_mask(X[["vec"]].to_numpy(dtype=object))
     assert list(np.flatnonzero(~m.presence_mask(X[["other", "vec"]].to_numpy(dtype=object)))) == [3]
+
+
+# ------------------------------------------- rows without features are absent
+# A transformer step that gives a row of all NaN (Word2VecEmbedding(oov=
+# "missing") for a text without a known word) makes the modality absent in
+# that row: the final step neither fits nor predicts on it, fusion skips it.
+
+_CLASS_WORDS = (["cat", "dog", "mouse", "purr"], ["car", "bus", "train", "road"])
+
+
+def _text_table(n=48, unknown=(3, 10, 17), missing=(5,), seed=0):
+    """Texts of class words, a numeric column; some texts have no word seen twice."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    texts = [" ".join(rng.choice(_CLASS_WORDS[c], 4)) for c in y]
+    for k, i in enumerate(unknown):
+        texts[i] = f"unseen{k} word{k}"  # each token occurs once: below min_count=2
+    for i in missing:
+        texts[i] = None
+    X = pd.DataFrame(
+        {"text": texts, "x": y + rng.normal(0, 0.8, n)}, index=[f"r{i}" for i in range(n)]
+    )
+    return X, y
+
+
+def _text_modality(**lr):
+    from mmlearn.features import Word2VecEmbedding
+
+    w2v = Word2VecEmbedding(vector_size=8, epochs=30, min_count=2, oov="missing", random_state=0)
+    return Modality("text", make_pipeline(w2v, LogisticRegression(**lr)))
+
+
+def test_all_nan_features_leave_rows_out_of_the_final_fit():
+    X, y = _text_table()
+    m = _text_modality().fit(X, y)
+    emb = m.estimator_[0]
+    assert emb.n_empty_docs_ == 3  # the transformer steps saw every present text
+    kept = np.ones(len(X), dtype=bool)
+    kept[[3, 10, 17, 5]] = False
+    assert m.n_present_fit_ == kept.sum()
+    # oracle: the final step fitted on the features of the rows that have them
+    ref = LogisticRegression().fit(emb.transform(X["text"][kept]), y[kept])
+    np.testing.assert_allclose(m.estimator_[-1].coef_, ref.coef_)
+    np.testing.assert_array_equal(m.presence_mask(X), kept)
+    proba = m.predict_proba(X)
+    assert np.isnan(proba[~kept]).all() and not np.isnan(proba[kept]).any()
+    np.testing.assert_allclose(proba[kept], ref.predict_proba(emb.transform(X["text"][kept])))
+    assert np.isnan(m.decision_function(X)[~kept]).all()
+
+
+def test_all_nan_feature_rows_restrict_sample_weight_and_score():
+    X, y = _text_table()
+    w = np.random.default_rng(1).uniform(0.2, 3.0, len(X))
+    m = _text_modality().fit(X, y, logisticregression__sample_weight=w)
+    kept = m.presence_mask(X)
+    ref = LogisticRegression().fit(m.estimator_[0].transform(X["text"][kept]), y[kept], sample_weight=w[kept])
+    np.testing.assert_allclose(m.estimator_[-1].coef_, ref.coef_)
+    y_pred = ref.predict(m.estimator_[0].transform(X["text"][kept]))
+    assert m.score(X, y) == pytest.approx(np.mean(y_pred == y[kept]))
+
+
+def test_all_nan_feature_rows_with_metadata_routing():
+    import sklearn
+
+    X, y = _text_table()
+    w = np.random.default_rng(2).uniform(0.2, 3.0, len(X))
+    with sklearn.config_context(enable_metadata_routing=True):
+        from mmlearn.features import Word2VecEmbedding
+
+        w2v = Word2VecEmbedding(vector_size=8, epochs=30, min_count=2, oov="missing", random_state=0)
+        lr = LogisticRegression().set_fit_request(sample_weight=True)
+        m = Modality("text", make_pipeline(w2v, lr)).fit(X, y, sample_weight=w)
+    kept = m.presence_mask(X)
+    assert kept.sum() == len(X) - 4
+    ref = LogisticRegression().fit(m.estimator_[0].transform(X["text"][kept]), y[kept], sample_weight=w[kept])
+    np.testing.assert_allclose(m.estimator_[-1].coef_, ref.coef_)
+
+
+def test_predict_names_rows_without_features():
+    X, y = _text_table()
+    m = _text_modality().fit(X, y)
+    rows = X.drop(index="r5")  # no missing text left; r3, r10, r17 have no known word
+    with pytest.raises(
+        ValueError,
+        match=r"^Modality 'text' has no features in 3 of 47 rows \(positions \[3, 9, 16\], "
+        r"index labels \['r3', 'r10', 'r17'\]\): the transformer steps .* all-NaN .*"
+        r"cannot be predicted from it alone",
+    ):
+        m.predict(rows)
+    with pytest.raises(ValueError, match=r"is missing \(None/NaN/NA\) in 1 of 48 rows .*'r5'"):
+        m.predict(X)
+    keep = m.presence_mask(rows)
+    np.testing.assert_array_equal(
+        m.predict(rows[keep]), m.estimator_[-1].predict(m.estimator_[0].transform(rows["text"][keep]))
+    )
+
+
+@pytest.mark.parametrize("voting", ["soft", "hard"])
+def test_fusion_predicts_featureless_rows_from_the_other_modality(voting):
+    from mmlearn.fusion import VotingFusionClassifier
+
+    X, y = _text_table()
+    other = Modality(["x"], LogisticRegression())
+    fusion = VotingFusionClassifier([("text", _text_modality()), ("x", other)], voting=voting).fit(X, y)
+    alone = clone(other).fit(X, y)  # oracle: the other member on its own
+    text = fusion.named_estimators_["text"]
+    no_text = ~text.presence_mask(X)
+    np.testing.assert_array_equal(np.flatnonzero(no_text), [3, 5, 10, 17])
+    np.testing.assert_array_equal(fusion.predict(X)[no_text], alone.predict(X)[no_text])
+    if voting == "soft":
+        proba = fusion.predict_proba(X)
+        np.testing.assert_allclose(proba[no_text], alone.predict_proba(X)[no_text])
+        both = (text.predict_proba(X)[~no_text] + alone.predict_proba(X)[~no_text]) / 2
+        np.testing.assert_allclose(proba[~no_text], both)
+
+
+def test_stacking_skips_featureless_rows():
+    from mmlearn.fusion import StackingFusionClassifier
+
+    X, y = _text_table()
+    stack = StackingFusionClassifier(
+        [("text", _text_modality()), ("x", Modality(["x"], LogisticRegression()))], cv=4
+    ).fit(X, y)
+    proba = stack.predict_proba(X)
+    assert np.isfinite(proba).all()
+    # the text member's out-of-fold presence indicator
+    names = list(stack.meta_feature_names_)
+    indicator = stack.oof_predictions_[:, names.index("text__present")]
+    np.testing.assert_array_equal(np.flatnonzero(indicator == 0), [3, 5, 10, 17])
+
+
+def test_any_transformer_giving_all_nan_rows_makes_them_absent():
+    def nan_for_negative(values):
+        arr = np.asarray(values, dtype=float).reshape(-1, 1)
+        return np.where(arr < 0, np.nan, arr)
+
+    X = pd.DataFrame({"v": [1.0, -2.0, 3.0, 4.0, -5.0, 6.0, 7.0, 8.0]})
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    m = Modality("v", make_pipeline(FunctionTransformer(nan_for_negative), LogisticRegression())).fit(X, y)
+    np.testing.assert_array_equal(m.presence_mask(X), X["v"] >= 0)
+    ref = LogisticRegression().fit(X[["v"]][X["v"] >= 0].to_numpy(), y[X["v"] >= 0])
+    np.testing.assert_allclose(m.estimator_[-1].coef_, ref.coef_)
+    # a transformer as final step: its output has NaN rows there
+    t = Modality("v", make_pipeline(FunctionTransformer(nan_for_negative), StandardScaler())).fit(X)
+    out = t.transform(X)
+    assert np.isnan(out[[1, 4]]).all() and not np.isnan(out[X["v"] >= 0]).any()
+    np.testing.assert_allclose(out[X["v"] >= 0], StandardScaler().fit_transform(ref_in := X[["v"]][X["v"] >= 0]))
+    assert ref_in.shape == (6, 1)
+    with pytest.raises(ValueError, match="all-NaN features for every one of the 2 training rows"):
+        Modality("v", make_pipeline(FunctionTransformer(nan_for_negative), LogisticRegression())).fit(
+            X[X["v"] < 0], [0, 1]
+        )
+
+
+def test_pipeline_memory_keeps_the_fitted_steps(tmp_path):
+    X, y = _text_table()
+    from mmlearn.features import Word2VecEmbedding
+
+    w2v = Word2VecEmbedding(vector_size=8, epochs=30, min_count=2, oov="missing", random_state=0)
+    cached = make_modality_pipeline("text", w2v, LogisticRegression(), memory=str(tmp_path)).fit(X, y)
+    plain = _text_modality().fit(X, y)
+    np.testing.assert_allclose(cached.predict_proba(X), plain.predict_proba(X), equal_nan=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from abc import ABCMeta, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -16,11 +18,54 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ..backend import get_namespace, to_host
 from .._caching import resolve_feature_memo, sample_key
+from .._progress import progress_bar, progress_enabled
 
 # Parameters that change how features are computed, not what they are.
 # (base_dir changes which file a relative path names, but the memo keys a
 # file by its resolved content, not by the parameter.)
 _EXECUTION_PARAMS = frozenset({"batch_size", "n_jobs", "memory", "device", "base_dir"})
+
+# The progress rule of the extractors: a call shows a bar (when
+# mmlearn.set_config(progress=...) allows it) only if it has at least this
+# many samples to compute (memo hits do not count), so that the small
+# transforms of cross-validation folds and of predict stay silent and pay
+# nothing. Extractors whose samples cost much more (a pretrained network)
+# pass a lower threshold.
+_PROGRESS_MIN_SAMPLES = 1000
+
+
+def _no_progress(n: int = 1) -> None:
+    pass
+
+
+@contextmanager
+def _extraction_progress(
+    total: int, n_samples: int, desc: str, *, min_samples: int = _PROGRESS_MIN_SAMPLES
+) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n)`` for a bar of ``total`` steps over ``n_samples`` samples.
+
+    A no-op (no bar created, no setting read) when there are fewer than
+    ``min_samples`` samples or fewer than two steps; otherwise a bar of
+    :func:`mmlearn._progress.progress_bar`, which obeys the progress setting.
+    """
+    if n_samples < min_samples or total < 2 or not progress_enabled():
+        yield _no_progress
+        return
+    with progress_bar(total=total, desc=desc) as bar:
+        yield bar.update
+
+
+def _load_each(
+    load: Callable[[Any, int], Any], samples: list, desc: str, *,
+    min_samples: int = _PROGRESS_MIN_SAMPLES,
+) -> list:
+    """``[load(sample, i) for i, sample in enumerate(samples)]``, with a loading bar."""
+    out = []
+    with _extraction_progress(len(samples), len(samples), desc, min_samples=min_samples) as advance:
+        for i, sample in enumerate(samples):
+            out.append(load(sample, i))
+            advance(1)
+    return out
 
 
 def _is_missing(value: Any) -> bool:
@@ -110,6 +155,10 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
     ``_load(sample, index)``, ``_check_params()``,
     ``_extract_batch(batch, xp)`` and ``get_feature_names_out``; optionally
     ``_batch_sort_key(sample)`` to group samples of similar size.
+
+    Progress: a call with at least ``_PROGRESS_MIN_SAMPLES`` samples to
+    compute shows two bars, over loading (samples) and over extraction
+    (batches), when the progress setting allows it.
     """
 
     # Bump in a subclass when its kernel's output changes, so on-disk memos
@@ -216,12 +265,19 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
         """Load and extract the samples at positions ``todo``, batched."""
         n_jobs = self.n_jobs
         parallel = n_jobs not in (None, 1) and len(todo) > 1
-        if parallel:
-            loaded = Parallel(n_jobs=n_jobs, prefer="threads")(
-                delayed(self._load_tagged)(samples[i], i) for i in todo
-            )
-        else:
-            loaded = [self._load_tagged(samples[i], i) for i in todo]
+        name = type(self).__name__
+        with _extraction_progress(len(todo), len(todo), f"{name} loading") as advance:
+            if parallel:
+                # a generator, so the bar moves as samples arrive (in order)
+                results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
+                    delayed(self._load_tagged)(samples[i], i) for i in todo
+                )
+            else:
+                results = (self._load_tagged(samples[i], i) for i in todo)
+            loaded = []
+            for item in results:
+                loaded.append(item)
+                advance(1)
         order = np.arange(len(todo))
         if self._batch_sort_key is not None:
             order = np.argsort([self._batch_sort_key(s) for s in loaded], kind="stable")
@@ -229,15 +285,19 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
         batches = [order[k : k + bs] for k in range(0, len(order), bs)]
         xp = get_namespace(self.device)
         jobs = [([loaded[j] for j in b], [todo[j] for j in b]) for b in batches]
-        if parallel and len(batches) > 1:
-            outs = Parallel(n_jobs=n_jobs, prefer="threads")(
-                delayed(self._run_batch_named)(batch, where, xp) for batch, where in jobs
-            )
-        else:
-            outs = [self._run_batch_named(batch, where, xp) for batch, where in jobs]
-        result = np.empty((len(todo), outs[0].shape[1]), dtype=np.float32)
-        for b, out in zip(batches, outs):
-            result[b] = out
+        with _extraction_progress(len(batches), len(todo), f"{name} batches") as advance:
+            if parallel and len(batches) > 1:
+                results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
+                    delayed(self._run_batch_named)(batch, where, xp) for batch, where in jobs
+                )
+            else:
+                results = (self._run_batch_named(batch, where, xp) for batch, where in jobs)
+            result = None
+            for b, out in zip(batches, results):
+                if result is None:
+                    result = np.empty((len(todo), out.shape[1]), dtype=np.float32)
+                result[b] = out
+                advance(1)
         return result
 
     def _load_tagged(self, sample: Any, index: int) -> np.ndarray:

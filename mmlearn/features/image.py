@@ -29,7 +29,13 @@ from threadpoolctl import threadpool_limits
 
 from ..backend import get_namespace, to_host
 from ..io import _resolve_path, _where, load_image
-from ._base import _as_sample_list, _BatchFeatureExtractor
+from ._base import (
+    _PROGRESS_MIN_SAMPLES,
+    _as_sample_list,
+    _BatchFeatureExtractor,
+    _extraction_progress,
+    _load_each,
+)
 from ._kernels._conv import conv_triangle_features, normalize_patches
 from ._kernels._hog import _HOG_BLOCK_NORMS, hog_batch
 
@@ -487,16 +493,24 @@ def _load_unit_image(sample: Any, index: int, *, n_channels: int | None,
 
 
 def _embed_by_shape(images: list[np.ndarray], n_features: int, batch_size: int,
-                    embed: Any) -> np.ndarray:
-    """Rows of ``embed(batch, indices)`` over batches of same-shaped images."""
+                    embed: Any, *, desc: str,
+                    min_samples: int = _PROGRESS_MIN_SAMPLES) -> np.ndarray:
+    """Rows of ``embed(batch, indices)`` over batches of same-shaped images.
+
+    A bar labelled ``desc`` counts the batches (see ``_extraction_progress``
+    for when one is shown).
+    """
     out = np.empty((len(images), n_features), dtype=np.float32)
     groups: dict[tuple, list[int]] = {}
     for i, img in enumerate(images):
         groups.setdefault(img.shape, []).append(i)
-    for idx in groups.values():
-        for k in range(0, len(idx), batch_size):
-            part = idx[k:k + batch_size]
-            out[part] = embed([images[i] for i in part], part)
+    n_batches = sum(-(-len(idx) // batch_size) for idx in groups.values())
+    with _extraction_progress(n_batches, len(images), desc, min_samples=min_samples) as advance:
+        for idx in groups.values():
+            for k in range(0, len(idx), batch_size):
+                part = idx[k:k + batch_size]
+                out[part] = embed([images[i] for i in part], part)
+                advance(1)
     return out
 
 
@@ -664,7 +678,8 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
         return img
 
     def _load_all(self, samples: list, n_channels: int | None) -> list[np.ndarray]:
-        return [self._load(s, i, n_channels) for i, s in enumerate(samples)]
+        return _load_each(lambda s, i: self._load(s, i, n_channels), samples,
+                          "ConvEmbedding loading")
 
     # -- fit ----------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> "ConvEmbedding":
@@ -764,7 +779,8 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
             raise ValueError("ConvEmbedding got 0 samples; at least 1 is required.")
         images = self._load_all(samples, self.n_channels_)
         return _embed_by_shape(images, self.n_features_out_, int(self.batch_size),
-                               lambda batch, indices: self._embed(batch))
+                               lambda batch, indices: self._embed(batch),
+                               desc="ConvEmbedding batches")
 
     def _embed(self, batch: list[np.ndarray]) -> np.ndarray:
         stack = np.stack(batch)

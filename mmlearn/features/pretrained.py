@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._config import get_config
 from ..io import _where
-from ._base import _as_sample_list
+from ._base import _as_sample_list, _load_each
 from .image import (
     _check_int,
     _check_pair,
@@ -30,6 +30,9 @@ from .image import (
 
 __all__ = ["PretrainedEmbedding"]
 
+# A pretrained network costs milliseconds per image: show progress from this
+# many images on (the other extractors: _base._PROGRESS_MIN_SAMPLES).
+_PROGRESS_MIN_IMAGES = 100
 _OUTPUTS = ("penultimate", "output")
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -281,8 +284,11 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
         samples = _as_sample_list(X, type(self).__name__)
         if not samples:
             raise ValueError("PretrainedEmbedding got 0 samples; at least 1 is required.")
-        images = [self._load(s, i) for i, s in enumerate(samples)]
-        return _embed_by_shape(images, self.n_features_out_, int(self.batch_size), self._embed)
+        images = _load_each(self._load, samples, "PretrainedEmbedding loading",
+                            min_samples=_PROGRESS_MIN_IMAGES)
+        return _embed_by_shape(images, self.n_features_out_, int(self.batch_size), self._embed,
+                               desc="PretrainedEmbedding batches",
+                               min_samples=_PROGRESS_MIN_IMAGES)
 
     def _embed(self, batch: list[np.ndarray], indices: list[int]) -> np.ndarray:
         mean, std = self._norm_stats()

@@ -34,7 +34,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..io import check_text
-from ._base import _as_sample_list
+from ._base import _as_sample_list, _extraction_progress, _no_progress
 
 __all__ = ["Word2VecEmbedding"]
 
@@ -223,13 +223,16 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
           saying how many. A downstream model sees an ordinary row and will
           predict from it, often confidently: fine when such texts are rare,
           misleading when they are not.
-        - ``"missing"``: a row of NaN, the marker :class:`~mmlearn.compose.Modality`
-          uses for a row whose modality is absent (its ``transform`` returns
-          NaN rows for missing texts). The row then reads as missing
-          downstream: a NaN-aware model (e.g.
+        - ``"missing"``: a row of NaN, which marks the text as absent. In
+          a :class:`~mmlearn.compose.Modality` whose estimator is a
+          pipeline (``make_pipeline(Word2VecEmbedding(oov="missing"),
+          LogisticRegression())``) the row is then treated like a missing
+          text: the final step is neither fitted nor asked on it,
+          ``presence_mask`` is False there, ``predict_proba`` gives NaN and
+          fusion predicts the row from the other modalities (see the Notes
+          of ``Modality``). In early fusion, a NaN-aware model (e.g.
           :class:`~sklearn.ensemble.HistGradientBoostingClassifier`) or an
-          imputer with a missing-indicator takes it in early fusion. No
-          warning.
+          imputer with a missing-indicator takes it. No warning.
         - ``"error"``: a ValueError naming the samples (in ``fit`` as well).
 
         The default keeps the behaviour of earlier versions.
@@ -415,16 +418,19 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
 
     def _tokenize_checked(self, texts: list[str]) -> Iterator[list[str]]:
         tokenize = self.build_tokenizer()
-        for i, text in enumerate(texts):
-            tokens = tokenize(text)
-            if not isinstance(tokens, list):
-                if isinstance(tokens, str):
-                    raise TypeError(
-                        f"sample {i}: the tokenizer returned a str; it must return a list "
-                        "of token strings."
-                    )
-                tokens = list(tokens)
-            yield tokens
+        n = len(texts)
+        with _extraction_progress(n, n, "Word2VecEmbedding tokenizing") as advance:
+            for i, text in enumerate(texts):
+                tokens = tokenize(text)
+                if not isinstance(tokens, list):
+                    if isinstance(tokens, str):
+                        raise TypeError(
+                            f"sample {i}: the tokenizer returned a str; it must return a list "
+                            "of token strings."
+                        )
+                    tokens = list(tokens)
+                advance(1)
+                yield tokens
 
     @staticmethod
     def _token_ids(token_lists: Iterable[list[str]], n_texts: int, index: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -498,7 +504,14 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
                 f"{len(token_lists)} training texts; nothing to train. Lower min_count or "
                 "check the tokenizer."
             )
-        model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
+        with _extraction_progress(
+            model.epochs, len(token_lists), "Word2VecEmbedding training (epochs)"
+        ) as advance:
+            callbacks = [] if advance is _no_progress else [_epoch_callback(advance)]
+            model.train(
+                sentences, total_examples=model.corpus_count, epochs=model.epochs,
+                callbacks=callbacks,
+            )
         return model.wv
 
     def _fit(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -727,6 +740,17 @@ class Word2VecEmbedding(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = []
         tags.non_deterministic = self.workers != 1
         return tags
+
+
+def _epoch_callback(advance: Callable[[int], None]) -> Any:
+    """A gensim callback that advances a progress bar at the end of each epoch."""
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class _EpochEnd(CallbackAny2Vec):
+        def on_epoch_end(self, model: Any) -> None:
+            advance(1)
+
+    return _EpochEnd()
 
 
 def _as_keyed_vectors(obj: Any) -> Any:

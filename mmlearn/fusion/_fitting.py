@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from sklearn import get_config as sklearn_get_config
@@ -147,12 +147,14 @@ def _fit_one(task: FitTask) -> tuple[Any, float]:
     return task.estimator, time.perf_counter() - start
 
 
-def fit_tasks(tasks: Sequence[FitTask], cache: Any, n_jobs: Any) -> tuple[list[Any], list[float], int]:
+def fit_tasks(tasks: Sequence[FitTask], cache: Any, n_jobs: Any, *,
+              advance: Callable[[int], Any] | None = None) -> tuple[list[Any], list[float], int]:
     """Fit the tasks (cache hits are looked up, misses fitted in parallel).
 
     Returns the fitted estimators, the fit time of each (0 for hits) and
     the number of fits made. Hits are copies: no two callers share a
-    fitted object.
+    fitted object. ``advance(n)``, when given, is called as tasks are done
+    (hits at once, fits as they finish, in order): a progress bar's update.
     """
     fitted: list[Any] = [None] * len(tasks)
     times = [0.0] * len(tasks)
@@ -163,11 +165,17 @@ def fit_tasks(tasks: Sequence[FitTask], cache: Any, n_jobs: Any) -> tuple[list[A
             fitted[i] = hit
         else:
             todo.append(i)
+    if advance is not None and len(todo) < len(tasks):
+        advance(len(tasks) - len(todo))
     if todo:
-        results = Parallel(n_jobs=n_jobs)(delayed(_fit_one)(tasks[i]) for i in todo)
+        results = Parallel(n_jobs=n_jobs, return_as="generator" if advance else "list")(
+            delayed(_fit_one)(tasks[i]) for i in todo
+        )
         for i, (est, dt) in zip(todo, results):
             fitted[i] = est
             times[i] = dt
             if cache is not None and tasks[i].key is not None:
                 cache.put(tasks[i].key, est)
+            if advance is not None:
+                advance(1)
     return fitted, times, len(todo)

@@ -13,6 +13,7 @@ from sklearn.model_selection import LeaveOneOut, check_cv
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._caching import hash_parts
+from .._progress import progress_bar, progress_enabled
 from .._tables import label_text, n_rows, take_rows
 from ._fitting import fit_tasks, make_task
 from ._outputs import member_output
@@ -129,6 +130,7 @@ def fold_outputs(
     *,
     data_key: str | None,
     full_fit: bool,
+    progress_desc: str | None = None,
 ) -> tuple[tuple | None, list, np.ndarray, int]:
     """Fit each member on each training part (and on all rows), predict the test parts.
 
@@ -139,6 +141,9 @@ def fold_outputs(
     methods : the output method of each member.
     data_key : fingerprint of (X, y), or None without a cache.
     full_fit : also fit each member on all rows (returned first).
+    progress_desc : label of a progress bar over the member fits (one step
+        per member and fold, cache hits included), shown when the
+        ``mmlearn.set_config(progress=...)`` setting allows; None: no bar.
 
     Returns
     -------
@@ -161,7 +166,11 @@ def fold_outputs(
             tasks.append(
                 make_task(nm, e, X_tr, y_tr, restrict_params(routed[nm], train, n), fold_key, f" on cv fold {f}")
             )
-    fitted, times, n_fits = fit_tasks(tasks, cache, n_jobs)
+    if progress_desc is None or not progress_enabled():
+        fitted, times, n_fits = fit_tasks(tasks, cache, n_jobs)
+    else:
+        with progress_bar(total=len(tasks), desc=progress_desc) as bar:
+            fitted, times, n_fits = fit_tasks(tasks, cache, n_jobs, advance=bar.update)
     m = len(ests)
     full = (fitted[:m], [t.key for t in tasks[:m]]) if full_fit else None
     offset = m if full_fit else 0

@@ -1,8 +1,10 @@
 """Member outputs: presence, class alignment, combining (one engine for fusion and evaluate).
 
-A member that has a ``presence_mask(X)`` method (a
-:class:`~mmlearn.compose.Modality`) is present on the rows that mask
-selects; any other member is present on every row.
+A member that has a ``presence_mask(X)`` method is present on the rows that
+mask selects; any other member is present on every row. A
+:class:`~mmlearn.compose.Modality` gives its output and its presence in one
+pass (``_present_output``): a row whose pipeline features are all NaN is
+absent too, and finding those needs the features.
 
 Class alignment has one convention, used here and by ``Modality``: output
 columns follow the fusion's ``classes``; a class the member never saw gets
@@ -129,10 +131,16 @@ def member_output(est: Any, X: Any, method: str, classes: np.ndarray | None,
     present : ndarray of bool, shape (n,)
     """
     n = n_rows(X)
-    mask = presence(est, X)
-    present = np.ones(n, dtype=bool) if mask is None else mask
-    Xp = X if mask is None else take_rows(X, np.flatnonzero(mask))
-    raw = to_host(getattr(est, method)(device_input(est, Xp))) if present.any() else None
+    if hasattr(est, "_present_output"):
+        # a Modality: presence can depend on the features (a pipeline's
+        # all-NaN rows), so it reports both in one pass
+        raw, present = est._present_output(method, X)
+        raw = None if raw is None else to_host(raw)
+    else:
+        mask = presence(est, X)
+        present = np.ones(n, dtype=bool) if mask is None else mask
+        Xp = X if mask is None else take_rows(X, np.flatnonzero(mask))
+        raw = to_host(getattr(est, method)(device_input(est, Xp))) if present.any() else None
     if method == "predict":
         if classes is None:
             out = np.full(n, np.nan)

@@ -183,6 +183,7 @@ class EnsembleSelectionClassifier(ClassifierMixin, _MembersMixin, _BaseFusion):
         full, outputs, _, _ = fold_outputs(
             fit.names, fit.ests, X, y, fit.routed, splits, ["predict_proba"] * len(fit.ests), classes,
             fit.cache, self.n_jobs, data_key=fit.data_key, full_fit=True,
+            progress_desc=f"{type(self).__name__} out-of-fold fits",
         )
         oof, present = assemble_oof(outputs, splits, n)
         raise_for_uncovered(self, present, fit.names, X)
