@@ -455,15 +455,21 @@ def _check_table(X: Any) -> None:
 
 def _modality_features(est: Modality, X: Any, width: int | None) -> np.ndarray:
     """One modality's features, NaN rows where it is missing (all rows, if it is nowhere)."""
-    present = est.presence_mask(X)
-    if not present.any() and width is not None:
+    # one pass: presence and the features of the present rows together, so a
+    # pipeline's extractor runs once
+    out, present = est._present_output("transform", X)
+    if out is None:
+        if width is None:  # cannot happen in fit: Modality refuses a column with no rows
+            raise ValueError(f"Modality {est.column!r} is missing in every row.")
         return np.full((present.shape[0], width), np.nan)
-    F = np.asarray(est.transform(X), dtype=np.float64)
-    if F.ndim != 2:
+    out = out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+    if out.ndim != 2:
         raise ValueError(
             f"The transformer of modality {est.column!r} must return a 2-D feature array, "
-            f"got shape {F.shape}."
+            f"got shape {out.shape}."
         )
+    F = np.full((present.shape[0], out.shape[1]), np.nan)
+    F[present] = out
     return F
 
 

@@ -176,3 +176,22 @@ def test_bad_modality_specs_are_rejected():
         CrossModalMap(source="a", target=("b", STACK)).fit(X)
     with pytest.raises(TypeError, match="target transformer must implement fit and transform"):
         CrossModalMap(source=("a", STACK), target=("b", LogisticRegression)).fit(X)
+
+
+def test_each_modality_pipeline_runs_once_per_transform():
+    # presence (all-NaN feature rows count as absent) and features come from one
+    # pass of each pipeline, not a presence_mask pass and then a transform pass
+    calls = []
+
+    def stack(s):
+        calls.append(len(s))
+        return np.stack(list(s))
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": list(rng.standard_normal((30, 4))), "b": list(rng.standard_normal((30, 3)))})
+    X.loc[25:, "b"] = None
+    step = make_pipeline(FunctionTransformer(stack), StandardScaler())
+    cm = CrossModalMap(source=("a", step), target=("b", step), n_components=2).fit(X)
+    calls.clear()
+    cm.transform(X)
+    assert calls == [30, 25]
