@@ -5,6 +5,40 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+import scipy.sparse as sp
+
+from ..backend import namespace_of
+from ._fitting import device_input
+
+
+def stack_methods(kind: str, stack_method: str, names: list, ests: list) -> list[str]:
+    """The output method stacked for each member: ``stack_method``, or with "auto"
+    the first of predict_proba, decision_function, predict that it has."""
+    if kind == "regressor":
+        if stack_method not in ("auto", "predict"):
+            raise ValueError(f"stack_method must be 'auto' or 'predict' for a regressor; got {stack_method!r}.")
+        return ["predict"] * len(ests)
+    order = ["predict_proba", "decision_function", "predict"] if stack_method == "auto" else [stack_method]
+    methods = []
+    for nm, e in zip(names, ests):
+        found = next((m for m in order if hasattr(e, m)), None)
+        if found is None:
+            raise ValueError(f"member {nm!r} ({type(e).__name__}) does not implement {order}.")
+        methods.append(found)
+    return methods
+
+
+def final_input(final_estimator: Any, meta: np.ndarray, X: Any, passthrough: bool) -> Any:
+    """The final estimator's input: the meta features, and with ``passthrough`` X beside them
+    (on X's device; sparse X stays sparse)."""
+    if passthrough:
+        xp = namespace_of(X)
+        if xp is not np:
+            return device_input(final_estimator, xp.hstack([xp.asarray(meta), X.astype(meta.dtype)]))
+        if sp.issparse(X):
+            return sp.hstack([sp.csr_matrix(meta), X], format="csr")
+        return device_input(final_estimator, np.hstack([meta, np.asarray(X, dtype=float)]))
+    return device_input(final_estimator, meta)
 
 
 class MetaFeatures:

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from sklearn.model_selection import LeaveOneOut, check_cv
+from joblib import effective_n_jobs
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._caching import hash_parts
@@ -184,6 +185,15 @@ def fold_outputs(
     res = Parallel(n_jobs=n_jobs)(jobs)
     outputs = [res[f * m : (f + 1) * m] for f in range(len(splits))]
     return full, outputs, fit_time, n_fits
+
+
+def fold_chunks(n_folds: int, n_members: int, n_jobs: Any, show: bool) -> list[list[int]]:
+    """Fold indices in one chunk, or (with a progress bar shown) a few at a time,
+    enough to keep ``n_jobs`` workers busy with ``n_members`` fits per fold."""
+    if not show:
+        return [list(range(n_folds))]
+    per_chunk = max(1, -(-effective_n_jobs(n_jobs) // max(n_members, 1)))
+    return [list(range(i, min(i + per_chunk, n_folds))) for i in range(0, n_folds, per_chunk)]
 
 
 def assemble_oof(outputs: list, splits: Sequence, n: int) -> tuple[list[np.ndarray], np.ndarray]:

@@ -8,6 +8,8 @@ estimator that returns the stored outputs (no model is refitted).
 from __future__ import annotations
 
 import inspect
+import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,8 @@ from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import check_scoring
 from sklearn.utils.metaestimators import available_if
+
+from ._outputs import candidate_blocks, fuse, one_hot
 
 # scoring names computed in one vectorised pass; others go through sklearn
 _FAST_CLASSIFIER = {"accuracy", "neg_log_loss"}
@@ -215,3 +219,45 @@ def search_results(candidates: np.ndarray, scores: np.ndarray, fold_fit_time: np
         rank = rankdata(-filled, method="min").astype(np.int32)
     res["rank_test_score"] = rank
     return res, int(rank.argmin())
+
+
+def stack_fold_outputs(outputs: list, splits: list, y: np.ndarray, sample_weight: Any,
+                       classes: Any, classifier: bool, soft: bool) -> list[tuple]:
+    """Per fold: member outputs stacked ``(n_members, n_test, k)``, presence, y and weights.
+
+    Hard votes become one-hot rows, so that every candidate's fused vote is a
+    weighted sum, like soft probabilities and regressor predictions.
+    """
+    k = len(classes) if classifier else 1
+    fold_data = []
+    for f, (_, test) in enumerate(splits):
+        outs = [o for o, _ in outputs[f]]
+        present = np.vstack([p for _, p in outputs[f]])
+        if classifier and not soft:
+            outs = [one_hot(o, k) for o in outs]
+        arr = np.stack(outs) if classifier else np.stack(outs)[:, :, None]
+        fold_data.append((arr, present, y[test], None if sample_weight is None else sample_weight[test]))
+    return fold_data
+
+
+def score_candidates(scorer: CandidateScorer, fold_data: list, W: np.ndarray, classes: Any,
+                     classifier: bool, soft: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Scores ``(n_candidates, n_folds)`` of every weight row of ``W`` and each fold's scoring time."""
+    c = len(W)
+    scores = np.full((c, len(fold_data)), np.nan)
+    score_time = np.zeros(len(fold_data))
+    for f, (arr, present, y_f, sw_f) in enumerate(fold_data):
+        start = time.perf_counter()
+        for block in candidate_blocks(c, arr.shape[1], arr.shape[2]):
+            fused = fuse(arr, present, W[block], mean=soft or not classifier)
+            scores[block, f] = scorer(y_f, fused if classifier else fused[:, :, 0], classes, sw_f)
+        score_time[f] = time.perf_counter() - start
+    n_bad = int(np.isnan(scores).any(axis=1).sum())
+    if n_bad:
+        warnings.warn(
+            f"{n_bad} of {c} weight candidates scored NaN on some fold (rows with every "
+            "modality missing, or a scorer that failed); they rank last.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return scores, score_time

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-import warnings
 from copy import deepcopy
 from typing import Any
 
 import numpy as np
-from joblib import effective_n_jobs
 from sklearn.base import clone, is_classifier
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
@@ -16,9 +14,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._progress import progress_bar
 from ._base import BOOL, N_JOBS, _BaseFusion
-from ._oof import check_fold_classes, fold_outputs, fold_splits
-from ._outputs import candidate_blocks, fuse, one_hot
-from ._scoring import CandidateScorer, search_results
+from ._oof import check_fold_classes, fold_chunks, fold_outputs, fold_splits
+from ._scoring import CandidateScorer, score_candidates, search_results, stack_fold_outputs
 from ._weights import candidate_weights, optimize_weights
 from .voting import VotingFusionClassifier, VotingFusionRegressor
 
@@ -251,7 +248,8 @@ class FusionWeightSearchCV(_BaseFusion):
         with progress_bar(total=len(splits) + int(bool(self.refit)), desc=type(self).__name__,
                           progress=self.progress) as bar:
             outputs, fold_fit_time, n_fits = [], [], 0
-            for chunk in self._fold_chunks(len(splits), len(fit.ests), bar):
+            show = not getattr(bar, "disable", False)
+            for chunk in fold_chunks(len(splits), len(fit.ests), self.n_jobs, show):
                 folds = f"fold {chunk[0]}" if len(chunk) == 1 else f"folds {chunk[0]}-{chunk[-1]}"
                 bar.set_postfix_str(f"member fits, {folds}")
                 _, outs, times, fits = fold_outputs(
@@ -264,15 +262,7 @@ class FusionWeightSearchCV(_BaseFusion):
                 bar.update(len(chunk))
             fold_fit_time = np.concatenate(fold_fit_time)
             self.n_member_fits_ = n_fits
-            k = len(classes) if classifier else 1
-            fold_data = []
-            for f, (_, test) in enumerate(splits):
-                outs = [o for o, _ in outputs[f]]
-                present = np.vstack([p for _, p in outputs[f]])
-                if classifier and not soft:
-                    outs = [one_hot(o, k) for o in outs]
-                arr = np.stack(outs) if classifier else np.stack(outs)[:, :, None]
-                fold_data.append((arr, present, y[test], None if sample_weight is None else sample_weight[test]))
+            fold_data = stack_fold_outputs(outputs, splits, y, sample_weight, classes, classifier, soft)
             if optimize:
                 w_live, self.optimize_result_ = optimize_weights(
                     np.concatenate([d[0] for d in fold_data], axis=1),
@@ -282,7 +272,8 @@ class FusionWeightSearchCV(_BaseFusion):
                 )
                 candidates = np.zeros((1, len(fit.ests_all)))
                 candidates[0, live] = w_live
-            scores, score_time = self._score(fold_data, candidates[:, live], classes, classifier, soft)
+            scores, score_time = score_candidates(
+                self.scorer_, fold_data, candidates[:, live], classes, classifier, soft)
             self.cv_results_, self.best_index_ = search_results(candidates, scores, fold_fit_time, score_time)
             self.best_weights_ = candidates[self.best_index_].copy()
             self.best_weights_by_name_ = {nm: float(w) for nm, w in zip(fit.names_all, self.best_weights_)}
@@ -299,38 +290,6 @@ class FusionWeightSearchCV(_BaseFusion):
                 self.refit_time_ = time.perf_counter() - start
                 bar.update()
         return self
-
-    def _fold_chunks(self, n_folds: int, n_members: int, bar: Any) -> list[list[int]]:
-        """All folds in one go, or (with a bar shown) a few at a time, enough for the workers."""
-        if getattr(bar, "disable", False):
-            return [list(range(n_folds))]
-        per_chunk = max(1, -(-effective_n_jobs(self.n_jobs) // max(n_members, 1)))
-        return [list(range(i, min(i + per_chunk, n_folds))) for i in range(0, n_folds, per_chunk)]
-
-    # --------------------------------------------------------- scoring
-    def _fused(self, arr: np.ndarray, present: np.ndarray, W: np.ndarray, classifier: bool, soft: bool) -> np.ndarray:
-        fused = fuse(arr, present, W, mean=soft or not classifier)
-        return fused if classifier else fused[:, :, 0]
-
-    def _score(self, fold_data: list, W: np.ndarray, classes: Any, classifier: bool, soft: bool) -> tuple[np.ndarray, np.ndarray]:
-        c = len(W)
-        scores = np.full((c, len(fold_data)), np.nan)
-        score_time = np.zeros(len(fold_data))
-        for f, (arr, present, y_f, sw_f) in enumerate(fold_data):
-            start = time.perf_counter()
-            for block in candidate_blocks(c, arr.shape[1], arr.shape[2]):
-                fused = self._fused(arr, present, W[block], classifier, soft)
-                scores[block, f] = self.scorer_(y_f, fused, classes, sw_f)
-            score_time[f] = time.perf_counter() - start
-        n_bad = int(np.isnan(scores).any(axis=1).sum())
-        if n_bad:
-            warnings.warn(
-                f"{n_bad} of {c} weight candidates scored NaN on some fold (rows with every "
-                "modality missing, or a scorer that failed); they rank last.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return scores, score_time
 
     # ------------------------------------------------------ delegation
     @available_if(_delegate("predict"))

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin, clone
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.utils.metaestimators import available_if
 
 from .._caching import resolve_member_cache
-from ..backend import namespace_of, to_host
+from ..backend import to_host
 from ._base import BOOL, FINAL_ESTIMATOR, N_JOBS, _BaseFusion, _MembersMixin, one_of
-from ._fitting import apply_device, device_input
-from ._meta import MetaFeatures
+from ._fitting import apply_device
+from ._meta import MetaFeatures, final_input, stack_methods
 from ._oof import assemble_oof, check_fold_classes, check_partition, fold_outputs, fold_splits
 from ._outputs import collect_outputs, raise_for_uncovered
 
@@ -63,20 +62,6 @@ class _BaseStackingFusion(_MembersMixin, _BaseFusion):
     def _default_final(self) -> Any:
         raise NotImplementedError
 
-    def _stack_methods(self, names: list, ests: list) -> list[str]:
-        if self._kind == "regressor":
-            if self.stack_method not in ("auto", "predict"):
-                raise ValueError(f"stack_method must be 'auto' or 'predict' for a regressor; got {self.stack_method!r}.")
-            return ["predict"] * len(ests)
-        order = ["predict_proba", "decision_function", "predict"] if self.stack_method == "auto" else [self.stack_method]
-        methods = []
-        for nm, e in zip(names, ests):
-            found = next((m for m in order if hasattr(e, m)), None)
-            if found is None:
-                raise ValueError(f"member {nm!r} ({type(e).__name__}) does not implement {order}.")
-            methods.append(found)
-        return methods
-
     # ------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any, *, sample_weight: Any = None, **fit_params: Any) -> Any:
         """Fit the members on all rows and on each training part, then the final estimator.
@@ -102,7 +87,7 @@ class _BaseStackingFusion(_MembersMixin, _BaseFusion):
         final = apply_device(clone(self.final_estimator if self.final_estimator is not None else self._default_final()))
         fit = self._prepare_fit(X, y, sample_weight, fit_params, extra_routes={"final_estimator": final})
         X, y, n = fit.X, fit.y, len(fit.y)
-        methods = self._stack_methods(fit.names, fit.ests)
+        methods = stack_methods(self._kind, self.stack_method, fit.names, fit.ests)
         if classifier:
             self.classes_ = fit.classes
         splits = fold_splits(self, self.cv, X, y, classifier=classifier)
@@ -132,14 +117,7 @@ class _BaseStackingFusion(_MembersMixin, _BaseFusion):
 
     # ----------------------------------------------------- meta features
     def _final_input(self, meta: np.ndarray, X: Any) -> Any:
-        if self.passthrough:
-            xp = namespace_of(X)
-            if xp is not np:
-                return device_input(self.final_estimator_, xp.hstack([xp.asarray(meta), X.astype(meta.dtype)]))
-            if sp.issparse(X):
-                return sp.hstack([sp.csr_matrix(meta), X], format="csr")
-            return device_input(self.final_estimator_, np.hstack([meta, np.asarray(X, dtype=float)]))
-        return device_input(self.final_estimator_, meta)
+        return final_input(self.final_estimator_, meta, X, self.passthrough)
 
     def _transform_meta(self, X: Any) -> Any:
         X = self._predict_table(X)
