@@ -77,6 +77,19 @@ def _check_real(name: str, value: Any, *, minimum: float, strict: bool) -> float
     return float(value)
 
 
+def _clip_input_tags(input_tags: Any) -> None:
+    """Input tags of the audio extractors (MFCCFeatures, SpectralFeatures).
+
+    X is a sequence of clips: a list / Series / object array of 1-D arrays
+    or paths, or a 2-D numeric array with one clip per row. A 1-D numeric
+    array (one clip, or one value per clip?) is refused.
+    """
+    input_tags.two_d_array = True
+    input_tags.one_d_array = False
+    input_tags.allow_nan = False
+    input_tags.string = False  # paths are accepted, but text is no audio
+
+
 class MFCCFeatures(_BatchFeatureExtractor):
     """MFCC statistics of every clip, batched on CPU or GPU.
 
@@ -239,13 +252,7 @@ class MFCCFeatures(_BatchFeatureExtractor):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # X is a sequence of clips: a list / Series / object array of 1-D
-        # arrays or paths, or a 2-D numeric array with one clip per row. A
-        # 1-D numeric array (one clip, or one value per clip?) is refused.
-        tags.input_tags.two_d_array = True
-        tags.input_tags.one_d_array = False
-        tags.input_tags.allow_nan = False
-        tags.input_tags.string = False  # paths are accepted, but text is no audio
+        _clip_input_tags(tags.input_tags)
         return tags
 
     # -- hooks of _BatchFeatureExtractor -----------------------------------

@@ -23,7 +23,7 @@ from ._kernels._spectral import (
     spectral_batch,
 )
 from ._base import _BatchFeatureExtractor
-from .audio import MFCCFeatures, _check_int, _check_real, _single_blas_thread
+from .audio import MFCCFeatures, _check_int, _check_real, _clip_input_tags, _single_blas_thread
 
 __all__ = ["SpectralFeatures"]
 
@@ -195,14 +195,7 @@ class SpectralFeatures(_BatchFeatureExtractor):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # X is a sequence of clips, as for MFCCFeatures: a list / Series /
-        # object array of 1-D arrays or paths, or a 2-D numeric array with one
-        # clip per row; a 1-D numeric array (one clip, or one value per
-        # clip?) is refused.
-        tags.input_tags.two_d_array = True
-        tags.input_tags.one_d_array = False
-        tags.input_tags.allow_nan = False
-        tags.input_tags.string = False
+        _clip_input_tags(tags.input_tags)  # a sequence of clips, as for MFCCFeatures
         return tags
 
     # -- hooks of _BatchFeatureExtractor -------------------------------------
