@@ -514,3 +514,22 @@ def test_parallel_warning_compares_wall_time_with_the_work_done():
     with joblib.parallel_config(backend="threading"), warnings.catch_warnings():
         warnings.simplefilter("error")
         _warn_parallel_slower(2, results, wall=9.0)
+
+
+def test_loo_with_a_class_absent_from_a_training_part():
+    # a class with one row is absent from that row's training part: its
+    # probability there is 0 (the pooled table keeps one column per class)
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((21, 3))
+    y = np.array([0] * 10 + [1] * 10 + [2])
+    result = evaluate(LogisticRegression(), X, y, cv="loo", progress=False)
+    row = result.predictions.iloc[20]
+    assert row["proba_LogisticRegression_2"] == 0.0
+    assert row["proba_LogisticRegression_0"] + row["proba_LogisticRegression_1"] == pytest.approx(1.0)
+    fit_without = LogisticRegression().fit(X[:20], y[:20])
+    np.testing.assert_allclose(
+        [row["proba_LogisticRegression_0"], row["proba_LogisticRegression_1"]],
+        fit_without.predict_proba(X[20:])[0],
+    )
