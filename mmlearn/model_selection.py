@@ -20,7 +20,7 @@ from ._config import config_context
 from ._progress import progress_bar
 from ._tables import label_text, take_rows
 from .fusion._oof import resolve_cv
-from .fusion._outputs import member_output
+from .fusion._outputs import align_classes, member_output
 from .fusion._scoring import PrecomputedClassifier, PrecomputedRegressor
 
 __all__ = ["evaluate", "EvaluationResult"]
@@ -347,15 +347,6 @@ def _members(fusion: Any) -> list[tuple[str, Any]]:
     return [(name, est) for name, est in fusion.named_estimators_.items() if not isinstance(est, str) and est is not None]
 
 
-def _aligned(values: np.ndarray, own: Any, classes: np.ndarray) -> np.ndarray:
-    """Probability columns of ``own`` classes placed under ``classes`` (absent ones 0)."""
-    if own is None or (len(own) == len(classes) and np.array_equal(own, classes)):
-        return values
-    out = np.zeros((len(values), len(classes)))
-    out[:, np.searchsorted(classes, own)] = values
-    return out
-
-
 def _predict_all(est: Any, X: Any, classes: np.ndarray | None) -> dict[str, np.ndarray]:
     out = {"predict": np.asarray(est.predict(X))}
     if classes is not None:
@@ -365,9 +356,9 @@ def _predict_all(est: Any, X: Any, classes: np.ndarray | None) -> dict[str, np.n
                     values = np.asarray(getattr(est, method)(X), dtype=float)
                 except (AttributeError, NotImplementedError):
                     continue
-                if method == "predict_proba":
-                    values = _aligned(values, getattr(est, "classes_", None), classes)
-                out[method] = values
+                # columns under evaluate's classes, as for the members (a class
+                # absent from a training part: probability 0, the row's lowest score)
+                out[method] = align_classes(values, getattr(est, "classes_", None), classes, method)
     return out
 
 

@@ -533,3 +533,33 @@ def test_loo_with_a_class_absent_from_a_training_part():
         [row["proba_LogisticRegression_0"], row["proba_LogisticRegression_1"]],
         fit_without.predict_proba(X[20:])[0],
     )
+
+
+def test_loo_decision_scores_keep_one_column_per_class():
+    # in the fold whose training part lacks class 2 the model is binary (one
+    # score s): [-s, s] go under classes 0 and 1 and class 2 gets the row's
+    # lowest score, as for fusion members (before, s filled all three columns)
+    from sklearn.svm import LinearSVC
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((21, 3))
+    y = np.array([0] * 10 + [1] * 10 + [2])
+    seen = []
+
+    def pooled_scores(est, X_, y_):
+        seen.append(est.decision_function(X_))
+        return 0.0
+
+    result = evaluate(LinearSVC(), X, y, cv="loo", scoring={"capture": pooled_scores}, progress=False)
+    assert result.pooled
+    oracle = []
+    for i in range(21):
+        keep = np.arange(21) != i
+        est = LinearSVC().fit(X[keep], y[keep])
+        d = est.decision_function(X[i:i + 1])
+        d = np.column_stack([-d, d]) if d.ndim == 1 else d
+        full = np.full(3, np.nan)
+        full[np.searchsorted([0, 1, 2], est.classes_)] = d[0]
+        full[np.isnan(full)] = np.nanmin(full)
+        oracle.append(full)
+    np.testing.assert_allclose(seen[0], np.array(oracle), rtol=1e-12)
