@@ -340,8 +340,14 @@ def _disk_memo(location: str) -> FeatureMemo:
 
 # ===================================================================== keys
 def sample_key(sample: Any) -> str:
-    """Hash one sample: array bytes + dtype + shape, or path + size + mtime."""
+    """Hash one sample: array bytes + dtype + shape, or path + size + mtime.
+
+    An ``(array or path, rate)`` audio pair hashes both parts.
+    """
     h = hashlib.blake2b(digest_size=20)
+    if isinstance(sample, tuple) and len(sample) == 2:
+        h.update(f"pair:{sample_key(sample[0])}:{sample[1]!r}".encode())
+        return h.hexdigest()
     if isinstance(sample, (str, os.PathLike)):
         path = os.fspath(sample)
         try:

@@ -661,6 +661,28 @@ def test_base_dir_does_not_change_the_memo(monkeypatch, tmp_path):
     np.testing.assert_array_equal(X, X2)
 
 
+def test_memo_keys_relative_paths_by_the_file_base_dir_names(monkeypatch, tmp_path):
+    # one memo, the same relative name under two folders: two different files
+    rng = np.random.default_rng(35)
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        _write_wav(tmp_path / folder / "x.wav", _tone_clip(3000, 8000, rng), 8000)
+    monkeypatch.chdir(tmp_path)  # no x.wav here
+    memo = FeatureMemo()
+    Xa = _small().set_params(memory=memo, base_dir=tmp_path / "a").transform(["x.wav"])
+    Xb = _small().set_params(memory=memo, base_dir=tmp_path / "b").transform(["x.wav"])
+    np.testing.assert_array_equal(Xb, _small().set_params(base_dir=tmp_path / "b").transform(["x.wav"]))
+    assert not np.array_equal(Xa, Xb)
+
+
+def test_memo_takes_array_rate_pairs():
+    clip = _tone_clip(3000, 8000, np.random.default_rng(36))
+    memo = FeatureMemo()
+    X = _small().set_params(memory=memo).transform([(clip, 8000), (clip, 16000)])
+    np.testing.assert_array_equal(X, _small().transform([(clip, 8000), (clip, 16000)]))
+    assert len(memo) == 2
+
+
 def test_nan_samples_are_an_error_naming_the_sample():
     bad = np.ones(1000)
     bad[17] = np.nan

@@ -19,10 +19,12 @@ from sklearn.utils.parallel import Parallel, delayed
 from ..backend import get_namespace, to_host
 from .._caching import resolve_feature_memo, sample_key
 from .._progress import progress_bar, progress_enabled
+from ..io import _resolve_path
 
 # Parameters that change how features are computed, not what they are.
-# (base_dir changes which file a relative path names, but the memo keys a
-# file by its resolved content, not by the parameter.)
+# (base_dir changes which file a relative path names; the memo keys a file by
+# its path resolved against base_dir, with its size and mtime, not by the
+# parameter.)
 _EXECUTION_PARAMS = frozenset({"batch_size", "n_jobs", "memory", "device", "base_dir"})
 
 # The progress rule of the extractors: a call shows a bar (when
@@ -235,7 +237,11 @@ class _BatchFeatureExtractor(TransformerMixin, BaseEstimator, metaclass=ABCMeta)
         rows: list[np.ndarray | None] = [None] * n
         if memo is not None:
             namespace = self._memo_namespace()
-            keys = [sample_key(s) for s in samples]
+            base_dir = getattr(self, "base_dir", None)
+            keys = [
+                sample_key(_resolve_path(s, base_dir) if isinstance(s, (str, os.PathLike)) else s)
+                for s in samples
+            ]
             rows = memo.get_many(namespace, keys)
         todo = [i for i, r in enumerate(rows) if r is None]
         if todo:
