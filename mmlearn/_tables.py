@@ -69,6 +69,24 @@ def take_rows(X: Any, idx: np.ndarray) -> Any:
     return np.asarray(X)[idx]
 
 
+def is_per_sample(value: Any, n: int) -> bool:
+    """True for metadata with one entry per sample (``sample_weight``, groups, ...)."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return False
+    try:
+        return np.ndim(value) >= 1 and len(value) == n
+    except TypeError:  # array-likes with __array__ but no len()
+        try:
+            return np.shape(value)[:1] == (n,)
+        except (TypeError, ValueError):
+            return False
+
+
+def restrict_params(params: dict, rows: np.ndarray, n: int) -> dict:
+    """Per-sample metadata (``sample_weight``, ...) restricted to ``rows``; the rest as is."""
+    return {k: (take_rows(v, rows) if is_per_sample(v, n) else v) for k, v in params.items()}
+
+
 def label_text(value: Any) -> str:
     """A label as users wrote it: ``0`` or ``'cat'``, not ``np.int64(0)``."""
     return repr(value.item() if isinstance(value, np.generic) else value)

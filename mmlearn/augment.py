@@ -20,6 +20,7 @@ the wrapper sees the present rows of its column only.
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._tables import is_per_sample
 from .features._base import _as_sample_list
 from .io import load_audio, load_image
 
@@ -176,7 +178,15 @@ class AudioAugmenter(BaseEstimator):
     Parameters
     ----------
     sr : float, default=22050
-        Sampling rate of array clips; files are resampled to it.
+        Rate at which files (and ``(array, rate)`` pairs) are loaded. Their
+        perturbed copies come out as ``(clip, sr)`` pairs, which
+        :class:`~mmlearn.features.MFCCFeatures` and
+        :class:`~mmlearn.features.SpectralFeatures` resample to their own
+        rate. A bare array is perturbed at whatever rate it has and comes out
+        as an array (no perturbation depends on the rate).
+    base_dir : str or path-like, default=None
+        Folder that relative file paths are resolved against (see
+        :func:`mmlearn.io.load_audio`); give the extractor's ``base_dir``.
     time_shift : float or (float, float) or None, default=0.1
         Circular shift as a fraction of the clip's length, ``s`` meaning
         uniform in ``[-s, s]``.
@@ -213,8 +223,9 @@ class AudioAugmenter(BaseEstimator):
     """
 
     def __init__(self, *, sr: float = 22050, time_shift: Any = 0.1, gain_db: Any = 6.0,
-                 snr_db: Any = None, time_stretch: Any = None):
+                 snr_db: Any = None, time_stretch: Any = None, base_dir: Any = None):
         self.sr = sr
+        self.base_dir = base_dir
         self.time_shift = time_shift
         self.gain_db = gain_db
         self.snr_db = snr_db
@@ -239,21 +250,24 @@ class AudioAugmenter(BaseEstimator):
 
         Parameters
         ----------
-        samples : list of 1-D arrays or paths
-            Clips at rate ``sr``, or audio files.
+        samples : list of 1-D arrays, (array, rate) pairs or paths
+            Clips, or audio files.
         random_state : int, RandomState or None, default=None
             Seed of the draws.
 
         Returns
         -------
-        clips : list of 1-D float32 arrays
+        clips : list of 1-D float32 arrays or (array, sr) pairs
+            An array for an array sample; a ``(clip, sr)`` pair for a file
+            or a pair (loaded at ``sr``), so the extractor knows its rate.
         """
         self.check_params()
         shift, gain, snr, stretch = self._ranges()
         rng = check_random_state(random_state)
         out = []
         for i, sample in enumerate(samples):
-            y = load_audio(sample, sr=self.sr, mono=True, index=i).astype(np.float32)
+            loaded = isinstance(sample, (str, os.PathLike, tuple))  # resampled to sr
+            y = load_audio(sample, sr=self.sr, mono=True, index=i, base_dir=self.base_dir)
             if stretch:
                 import librosa
 
@@ -269,7 +283,8 @@ class AudioAugmenter(BaseEstimator):
                 if power > 0:
                     noise_power = power / 10.0 ** (rng.uniform(*snr) / 10.0)
                     y = y + rng.normal(0.0, np.sqrt(noise_power), y.shape).astype(np.float32)
-            out.append(np.asarray(y, dtype=np.float32))
+            y = np.asarray(y, dtype=np.float32)
+            out.append((y, self.sr) if loaded else y)
         return out
 
 
@@ -390,10 +405,12 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
         y : array-like of shape (n_samples,), default=None
             Targets, repeated for each copy.
         sample_weight : array-like of shape (n_samples,), default=None
-            Passed to the estimator's ``fit``, repeated for each copy.
+            Passed to the estimator's ``fit``, repeated for each copy (for a
+            pipeline, pass ``<step>__sample_weight`` instead).
         **fit_params : dict
-            Other parameters of the estimator's ``fit`` (not repeated: give
-            only parameters that are not per-sample).
+            Other parameters of the estimator's ``fit``; those with one
+            entry per sample are repeated for each copy, the rest passed as
+            they are.
 
         Returns
         -------
@@ -427,8 +444,18 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
             y_fit = np.concatenate([y] * reps)
         else:
             y_fit = None
+        fit_params = {
+            k: (np.concatenate([np.asarray(v)] * reps) if is_per_sample(v, n) else v)
+            for k, v in fit_params.items()
+        }
         if sample_weight is not None:
-            fit_params["sample_weight"] = np.concatenate([np.asarray(sample_weight)] * reps)
+            sample_weight = np.asarray(sample_weight)
+            if sample_weight.shape != (n,):
+                raise ValueError(
+                    f"sample_weight has shape {sample_weight.shape}; expected ({n},), one "
+                    "weight per sample of X."
+                )
+            fit_params["sample_weight"] = np.concatenate([sample_weight] * reps)
         self.estimator_ = clone(self.estimator).fit(_pack(X_fit), y_fit, **fit_params)
         self.n_samples_fit_ = len(X_fit)
         return self

@@ -20,7 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._tables import label_text, take_rows
+from ._tables import label_text, restrict_params, take_rows
 from .backend import to_host
 
 __all__ = ["Modality", "make_modality_pipeline", "make_early_fusion"]
@@ -503,10 +503,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             if y_arr.ndim > 1 and y_arr.shape[1:] != (1,):
                 raise ValueError("Modality supports single-output classification only.")
             classes = np.unique(y_arr.reshape(len(y_arr), -1)[:, 0]) if y_arr.ndim > 1 else np.unique(y_arr)
-        routed = {
-            k: (np.asarray(v)[present] if _is_per_sample(v, n) else v)
-            for k, v in self._fit_metadata(fit_params).items()
-        }
+        routed = restrict_params(self._fit_metadata(fit_params), np.flatnonzero(present), n)
         y_present = None if y is None else y[present]
         estimator = clone(self.estimator)
         output = getattr(self, "_sklearn_output_config", {}).get("transform")
@@ -553,7 +550,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             )
         keep = np.flatnonzero(~empty)
         n = len(empty)
-        final_params = {k: (take_rows(v, keep) if _is_per_sample(v, n) else v) for k, v in final_params.items()}
+        final_params = restrict_params(final_params, keep, n)
         final.fit(take_rows(Xt, keep), None if y is None else take_rows(y, keep), **final_params)
         return ~empty
 
@@ -903,15 +900,6 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags.string = inner.input_tags.string
         tags.input_tags.sparse = False
         return tags
-
-
-def _is_per_sample(value: Any, n: int) -> bool:
-    if value is None or isinstance(value, (str, bytes, dict)):
-        return False
-    try:
-        return hasattr(value, "__len__") and len(value) == n and np.ndim(value) >= 1
-    except TypeError:
-        return False
 
 
 def make_modality_pipeline(column: Any, *steps: Any, memory: Any = None) -> Modality:

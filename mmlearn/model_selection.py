@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from ._caching import resolve_feature_memo, using_feature_memo
 from ._config import config_context
 from ._progress import progress_bar
-from ._tables import label_text, take_rows
+from ._tables import label_text, restrict_params, take_rows
 from .fusion._oof import resolve_cv
 from .fusion._outputs import align_classes, member_output
 from .fusion._scoring import PrecomputedClassifier, PrecomputedRegressor
@@ -664,17 +664,14 @@ def evaluate(
     parallel = n_jobs not in (None, 1)
     resolve_feature_memo(memory)  # a bad value fails here, not in a worker
 
-    def fold_params(train):
-        return {k: (np.asarray(v)[train] if hasattr(v, "__len__") and len(v) == n else v)
-                for k, v in fit_params.items()}
-
+    fold_params = [restrict_params(fit_params, train, n) for train, _ in folds]
     jobs = [
         delayed(_fold)(
-            est, X, y, train, test, scorers, classes, pooled, per_modality, fold_params(train),
+            est, X, y, train, test, scorers, classes, pooled, per_modality, fold_params[k],
             1 if parallel else None, memory,
         )
         for est in models.values()
-        for train, test in folds
+        for k, (train, test) in enumerate(folds)
     ]
     desc = f"evaluate {len(models)} models" if named else f"CV {next(iter(models))}"
     results = []

@@ -80,6 +80,28 @@ def test_gain_and_shift_are_exact():
     np.testing.assert_allclose(out, np.roll(y, 250) * 10 ** (6 / 20), rtol=1e-6)
 
 
+def test_files_come_out_as_pairs_at_the_augmenters_rate(tmp_path):
+    # a file loaded at the augmenter's rate must not reach an extractor of
+    # another rate as a bare array (it would be read at the wrong rate)
+    import soundfile as sf
+
+    from mmlearn.features import MFCCFeatures
+
+    t = np.arange(8000) / 8000
+    y = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    sf.write(tmp_path / "a.wav", y, 8000)
+    aug = AudioAugmenter(time_shift=None, gain_db=None, base_dir=tmp_path)  # sr=22050
+    clip, rate = aug.augment(["a.wav"])[0]
+    assert rate == 22050 and len(clip) == 22050
+    np.testing.assert_allclose(clip, librosa.resample(y, orig_sr=8000, target_sr=22050, res_type="soxr_hq"),
+                               atol=1e-4)
+    mfcc = MFCCFeatures(sr=8000, n_fft=512, hop_length=128, n_mels=40)
+    np.testing.assert_allclose(mfcc.transform([(clip, rate)]), mfcc.transform([str(tmp_path / "a.wav")]),
+                               atol=1.0)  # back to 8 kHz: equal up to resampling twice
+    # arrays keep their rate and stay arrays
+    assert isinstance(aug.augment([y])[0], np.ndarray)
+
+
 def test_noise_reaches_the_requested_snr():
     y = np.sin(np.arange(16000) * 0.05).astype(np.float32)
     aug = AudioAugmenter(sr=16000, time_shift=None, gain_db=None, snr_db=5.0)
@@ -162,6 +184,27 @@ def test_keep_original_false_and_sample_weight_repeat():
     model.fit(imgs, [0, 1, 0, 1], sample_weight=[1.0, 2.0, 3.0, 4.0])
     assert model.n_samples_fit_ == 8
     np.testing.assert_array_equal(model.estimator_.sw_, [1, 2, 3, 4] * 2)
+
+
+def test_per_sample_fit_params_of_a_pipeline_step_repeat():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    rng = np.random.default_rng(3)
+    imgs = rng.random((12, 8, 8))
+    y = np.arange(12) % 2
+    w = rng.random(12) + 0.5
+    flat = FunctionTransformer(lambda X: np.asarray(X).reshape(len(X), -1))
+    aug = ImageAugmenter(rotation=10.0, shift=0.0, scale=None)
+    model = AugmentedEstimator(make_pipeline(flat, LogisticRegression()), aug, n_augment=1, random_state=0)
+    model.fit(imgs, y, logisticregression__sample_weight=w)
+    copies = aug.augment(list(imgs), random_state=np.random.RandomState(0))
+    oracle = LogisticRegression().fit(
+        np.concatenate([imgs, np.stack(copies)]).reshape(24, -1), np.tile(y, 2),
+        sample_weight=np.tile(w, 2),
+    )
+    np.testing.assert_allclose(model.estimator_[-1].coef_, oracle.coef_, rtol=1e-6)
 
 
 class _OriginalsOnlyAtPredict(_Recorder):

@@ -15,7 +15,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from .._caching import hash_parts
 from .._progress import progress_bar, progress_enabled
-from .._tables import label_text, n_rows, take_rows
+from .._tables import label_text, n_rows, restrict_params, take_rows
 from ._fitting import fit_tasks, make_task
 from ._outputs import member_output
 
@@ -101,20 +101,6 @@ def check_fold_classes(owner: Any, splits: Sequence, y: np.ndarray) -> None:
             RuntimeWarning,
             stacklevel=3,
         )
-
-
-def _is_per_sample(value: Any, n: int) -> bool:
-    if value is None or isinstance(value, (str, bytes, dict)):
-        return False
-    try:
-        return np.ndim(value) >= 1 and len(value) == n
-    except TypeError:
-        return False
-
-
-def restrict_params(params: dict, rows: np.ndarray, n: int) -> dict:
-    """Per-sample metadata (``sample_weight``, ...) restricted to ``rows``."""
-    return {k: (take_rows(v, rows) if _is_per_sample(v, n) else v) for k, v in params.items()}
 
 
 def fold_outputs(
