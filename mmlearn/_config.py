@@ -6,9 +6,30 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import numpy as np
+
 _DEVICES = ("auto", "cpu", "cuda")
+PROGRESS_VALUES = "True, False, 'auto' or None"
 _global_config: dict[str, Any] = {"device": "auto", "progress": "auto"}
 _threadlocal = threading.local()
+
+
+def is_progress_value(value: Any) -> bool:
+    """Whether ``value`` is a valid ``progress`` setting: a bool, ``"auto"`` or None."""
+    return value is None or isinstance(value, (bool, np.bool_)) or (isinstance(value, str) and value == "auto")
+
+
+def check_progress(value: Any) -> bool | str | None:
+    """Return ``value`` if it is a valid ``progress`` setting, else raise a ValueError.
+
+    The one check behind :func:`set_config`, every function's own
+    ``progress=`` argument and the estimators' ``progress`` parameter, so a
+    typo such as ``progress="no"`` is an error everywhere rather than a true
+    value somewhere.
+    """
+    if not is_progress_value(value):
+        raise ValueError(f"progress must be {PROGRESS_VALUES}; got {value!r}.")
+    return value if value is None or isinstance(value, str) else bool(value)
 
 
 def _get_threadlocal_config() -> dict[str, Any]:
@@ -80,10 +101,8 @@ def set_config(device: str | None = None, progress: str | bool | None = None) ->
                 f"device must be one of {_DEVICES}, got {device!r}."
             )
         config["device"] = device
-    if progress is not None:
-        if not (isinstance(progress, bool) or progress == "auto"):
-            raise ValueError(f"progress must be 'auto', True or False, got {progress!r}.")
-        config["progress"] = progress
+    if check_progress(progress) is not None:
+        config["progress"] = check_progress(progress)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any, Iterable, TextIO
 
-from ._config import get_config
+from ._config import check_progress, get_config
 
 __all__ = ["progress_enabled", "progress_bar"]
 
@@ -57,6 +57,12 @@ def progress_enabled(progress: bool | str | None = None, *, file: TextIO | None 
     enabled : bool
         False whenever ``TQDM_DISABLE`` is set to a true value.
 
+    Raises
+    ------
+    ValueError
+        If ``progress`` is not True, False, ``"auto"`` or None (``"no"`` is
+        an error, not a true value).
+
     Examples
     --------
     >>> import mmlearn
@@ -67,9 +73,9 @@ def progress_enabled(progress: bool | str | None = None, *, file: TextIO | None 
     >>> progress_enabled(True) in (True, False)
     True
     """
+    setting = get_config()["progress"] if check_progress(progress) is None else check_progress(progress)
     if os.environ.get("TQDM_DISABLE", "").strip().lower() not in _FALSY:
         return False
-    setting = get_config()["progress"] if progress is None else progress
     if setting == "auto":
         return _isatty(file or sys.stderr) or _in_notebook()
     return bool(setting)

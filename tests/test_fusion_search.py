@@ -309,15 +309,18 @@ def test_progress_lines_follow_the_global_setting(capsys, monkeypatch):
     assert capsys.readouterr().err == ""
     shown = FusionWeightSearchCV(VotingFusionClassifier(_members()), step=0.5, cv=4, progress=True).fit(X, y)
     lines = capsys.readouterr().err.splitlines()  # captured stderr is not a terminal: whole lines
-    assert lines[0].startswith("FusionWeightSearchCV: 1/5") and lines[0].endswith("[member fits, fold 0]")
-    assert lines[-1].startswith("FusionWeightSearchCV: 5/5") and "[refit]" in lines[-1]
+    # one step per member fit: 3 members x 4 folds, then 3 for the refit
+    assert lines[0].startswith("FusionWeightSearchCV: 2/15") and lines[0].endswith("[member fits on 4 folds]")
+    assert lines[-1].startswith("FusionWeightSearchCV: 15/15") and "[refit]" in lines[-1]
+    counts = [int(line.split(": ")[1].split("/")[0]) for line in lines]
+    assert counts == sorted(counts) and len(lines) >= 5
     assert not any("\r" in line for line in lines)
-    # fitting the folds a few at a time changes nothing
+    # showing the bar changes nothing
     assert_allclose(shown.cv_results_["mean_test_score"], quiet.cv_results_["mean_test_score"])
     assert shown.n_member_fits_ == quiet.n_member_fits_ == 12
     with mmlearn.config_context(progress=True):
         FusionWeightSearchCV(VotingFusionClassifier(_members()), step=0.5, cv=3, refit=False).fit(X, y)
-        assert capsys.readouterr().err.splitlines()[-1].startswith("FusionWeightSearchCV: 3/3")
+        assert capsys.readouterr().err.splitlines()[-1].startswith("FusionWeightSearchCV: 9/9")
     with mmlearn.config_context(progress=False):
         FusionWeightSearchCV(VotingFusionClassifier(_members()), step=0.5, cv=3).fit(X, y)
         assert capsys.readouterr().err == ""

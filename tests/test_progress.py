@@ -63,8 +63,29 @@ def test_on_a_terminal_it_is_tqdm(monkeypatch):
 
 
 def test_bad_setting_is_refused():
-    with pytest.raises(ValueError, match="progress must be 'auto', True or False"):
+    with pytest.raises(ValueError, match="progress must be True, False, 'auto' or None; got 'yes'"):
         mmlearn.set_config(progress="yes")
+    assert mmlearn.get_config()["progress"] == "auto"
+
+
+@pytest.mark.parametrize("value", ["no", "off", "false", 0, 1, "True"])
+def test_a_bad_progress_argument_is_an_error_not_a_true_value(value, monkeypatch):
+    from mmlearn.model_selection import evaluate
+
+    monkeypatch.setenv("TQDM_DISABLE", "1")  # the check comes before the environment switch
+    with pytest.raises(ValueError, match=f"progress must be True, False, 'auto' or None; got {value!r}"):
+        progress_enabled(value)
+    with pytest.raises(ValueError, match="progress must be"):
+        progress_bar(range(3), progress=value)
+    X, y = np.arange(40.0).reshape(20, 2), np.arange(20) % 2
+    with pytest.raises(ValueError, match="progress must be"):
+        evaluate(LogisticRegression(), X, y, cv=2, progress=value)
+
+
+def test_numpy_bools_are_bools():
+    assert progress_enabled(np.False_) is False
+    with mmlearn.config_context(progress=np.True_):
+        assert mmlearn.get_config()["progress"] is True
 
 
 # ---------------------------------------------------------------- wiring

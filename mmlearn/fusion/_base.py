@@ -22,6 +22,7 @@ from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._caching import fingerprint, resolve_member_cache
+from .._config import PROGRESS_VALUES, is_progress_value
 from .._tables import as_table, label_text, n_rows, rows_text
 from ..backend import namespace_of, to_host
 from ._fitting import route_fit_params
@@ -46,6 +47,7 @@ def one_of(*options: Any) -> Constraint:
 N_JOBS: Constraint = ("None or an int", lambda v: v is None or _is_int(v))
 FRACTION: Constraint = ("a float in (0, 1]", lambda v: isinstance(v, Real) and not isinstance(v, bool) and 0 < v <= 1)
 BOOL: Constraint = ("a bool", lambda v: isinstance(v, (bool, np.bool_)))
+PROGRESS: Constraint = (PROGRESS_VALUES, is_progress_value)
 
 
 def _has_fit(v: Any) -> bool:

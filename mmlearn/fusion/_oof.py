@@ -6,11 +6,10 @@ Shared by stacking, ensemble selection and the weight search.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from sklearn.model_selection import LeaveOneOut, check_cv
-from joblib import effective_n_jobs
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._caching import hash_parts
@@ -118,6 +117,7 @@ def fold_outputs(
     data_key: str | None,
     full_fit: bool,
     progress_desc: str | None = None,
+    advance: Callable[[int], Any] | None = None,
 ) -> tuple[tuple | None, list, np.ndarray, int]:
     """Fit each member on each training part (and on all rows), predict the test parts.
 
@@ -131,6 +131,9 @@ def fold_outputs(
     progress_desc : label of a progress bar over the member fits (one step
         per member and fold, cache hits included), shown when the
         ``mmlearn.set_config(progress=...)`` setting allows; None: no bar.
+    advance : callable, default=None
+        Instead of a bar of its own: ``advance(n)`` as ``n`` member fits
+        are done (the caller's bar's ``update``).
 
     Returns
     -------
@@ -153,11 +156,11 @@ def fold_outputs(
             tasks.append(
                 make_task(nm, e, X_tr, y_tr, restrict_params(routed[nm], train, n), fold_key, f" on cv fold {f}")
             )
-    if progress_desc is None or not progress_enabled():
-        fitted, times, n_fits = fit_tasks(tasks, cache, n_jobs)
-    else:
+    if advance is None and progress_desc is not None and progress_enabled():
         with progress_bar(total=len(tasks), desc=progress_desc) as bar:
             fitted, times, n_fits = fit_tasks(tasks, cache, n_jobs, advance=bar.update)
+    else:
+        fitted, times, n_fits = fit_tasks(tasks, cache, n_jobs, advance=advance)
     m = len(ests)
     full = (fitted[:m], [t.key for t in tasks[:m]]) if full_fit else None
     offset = m if full_fit else 0
@@ -171,15 +174,6 @@ def fold_outputs(
     res = Parallel(n_jobs=n_jobs)(jobs)
     outputs = [res[f * m : (f + 1) * m] for f in range(len(splits))]
     return full, outputs, fit_time, n_fits
-
-
-def fold_chunks(n_folds: int, n_members: int, n_jobs: Any, show: bool) -> list[list[int]]:
-    """Fold indices in one chunk, or (with a progress bar shown) a few at a time,
-    enough to keep ``n_jobs`` workers busy with ``n_members`` fits per fold."""
-    if not show:
-        return [list(range(n_folds))]
-    per_chunk = max(1, -(-effective_n_jobs(n_jobs) // max(n_members, 1)))
-    return [list(range(i, min(i + per_chunk, n_folds))) for i in range(0, n_folds, per_chunk)]
 
 
 def assemble_oof(outputs: list, splits: Sequence, n: int) -> tuple[list[np.ndarray], np.ndarray]:

@@ -13,8 +13,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._progress import progress_bar
-from ._base import BOOL, N_JOBS, _BaseFusion
-from ._oof import check_fold_classes, fold_chunks, fold_outputs, fold_splits
+from ._base import BOOL, N_JOBS, PROGRESS, _BaseFusion
+from ._oof import check_fold_classes, fold_outputs, fold_splits
 from ._scoring import CandidateScorer, score_candidates, search_results, stack_fold_outputs
 from ._weights import candidate_weights, optimize_weights
 from .voting import VotingFusionClassifier, VotingFusionRegressor
@@ -75,11 +75,10 @@ class FusionWeightSearchCV(_BaseFusion):
     n_jobs : int, default=None
         Member fits (folds x members) run in parallel through joblib.
     progress : bool, "auto" or None, default=None
-        A progress bar over the folds' member fits and the refit. None
+        A progress bar over the member fits (one step per member and fold,
+        cache hits included, then one per member for the refit). None
         follows ``mmlearn.set_config(progress=...)`` (by default, a bar
-        only on a terminal or in Jupyter); True or False decides here. With
-        the bar on, the folds are fitted a few at a time (enough to keep
-        ``n_jobs`` workers busy) so that the bar can advance.
+        only on a terminal or in Jupyter); True or False decides here.
 
     Attributes
     ----------
@@ -166,7 +165,7 @@ class FusionWeightSearchCV(_BaseFusion):
                       lambda v: isinstance(v, (VotingFusionClassifier, VotingFusionRegressor))),
         "refit": BOOL,
         "n_jobs": N_JOBS,
-        "progress": ("True, False, 'auto' or None", lambda v: v is None or v == "auto" or isinstance(v, bool)),
+        "progress": PROGRESS,
     }
 
     def __init__(
@@ -245,23 +244,15 @@ class FusionWeightSearchCV(_BaseFusion):
             check_fold_classes(self, splits, y)
         self.n_splits_ = len(splits)
         method = "predict_proba" if soft else "predict"
-        with progress_bar(total=len(splits) + int(bool(self.refit)), desc=type(self).__name__,
+        m = len(fit.ests)
+        with progress_bar(total=(len(splits) + int(bool(self.refit))) * m, desc=type(self).__name__,
                           progress=self.progress) as bar:
-            outputs, fold_fit_time, n_fits = [], [], 0
-            show = not getattr(bar, "disable", False)
-            for chunk in fold_chunks(len(splits), len(fit.ests), self.n_jobs, show):
-                folds = f"fold {chunk[0]}" if len(chunk) == 1 else f"folds {chunk[0]}-{chunk[-1]}"
-                bar.set_postfix_str(f"member fits, {folds}")
-                _, outs, times, fits = fold_outputs(
-                    fit.names, fit.ests, X, y, fit.routed, [splits[f] for f in chunk], [method] * len(fit.ests),
-                    classes, fit.cache, self.n_jobs, data_key=fit.data_key, full_fit=False,
-                )
-                outputs += outs
-                fold_fit_time.append(times)
-                n_fits += fits
-                bar.update(len(chunk))
-            fold_fit_time = np.concatenate(fold_fit_time)
-            self.n_member_fits_ = n_fits
+            bar.set_postfix_str(f"member fits on {len(splits)} folds")
+            _, outputs, fold_fit_time, self.n_member_fits_ = fold_outputs(
+                fit.names, fit.ests, X, y, fit.routed, splits, [method] * m,
+                classes, fit.cache, self.n_jobs, data_key=fit.data_key, full_fit=False, advance=bar.update,
+            )
+            bar.set_postfix_str("scoring")
             fold_data = stack_fold_outputs(outputs, splits, y, sample_weight, classes, classifier, soft)
             if optimize:
                 w_live, self.optimize_result_ = optimize_weights(
@@ -288,7 +279,7 @@ class FusionWeightSearchCV(_BaseFusion):
                     fit_kw["sample_weight"] = sample_weight
                 self.best_estimator_ = best.fit(X, y, **fit_kw)
                 self.refit_time_ = time.perf_counter() - start
-                bar.update()
+                bar.update(m)
         return self
 
     # ------------------------------------------------------ delegation
