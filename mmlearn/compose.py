@@ -20,12 +20,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._tables import label_text, restrict_params, take_rows
+from ._tables import label_text, restrict_params, rows_text, take_rows
 from .backend import to_host
 
 __all__ = ["Modality", "make_modality_pipeline", "make_early_fusion"]
 
-_MAX_ROWS_SHOWN = 10
 # How mmlearn.io and the extractors start a per-sample error message.
 _SAMPLE_PREFIX = re.compile(r"^sample \d+")
 
@@ -43,16 +42,6 @@ def _estimator_has(attr: str):
 def _can_set_output(self: "Modality") -> bool:
     est = getattr(self, "estimator_", self.estimator)
     return hasattr(est, "transform") and hasattr(est, "set_output")
-
-
-def _rows_text(rows: np.ndarray, index: pd.Index | None) -> str:
-    """``positions [3, 11]``, and for a DataFrame ``index labels ['a', 'b']``."""
-    shown = rows[:_MAX_ROWS_SHOWN]
-    more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
-    text = f"positions [{', '.join(str(int(r)) for r in shown)}{more}]"
-    if index is not None:
-        text += f", index labels [{', '.join(label_text(index[r]) for r in shown)}{more}]"
-    return text
 
 
 def _is_position(c: Any, n_columns: int) -> bool:
@@ -93,6 +82,16 @@ def _all_nan_rows(Xt: Any) -> np.ndarray | None:
             return None
         empty = np.isnan(arr).all(axis=1)
     return empty if empty.any() else None
+
+
+def _fit_step(est: Any, X: Any, y: Any, params: dict, transform: bool) -> Any:
+    """``est.fit``; with ``transform``, its output on X too (``fit_transform`` where it has one)."""
+    if not transform:
+        est.fit(X, y, **params)
+        return None
+    if hasattr(est, "fit_transform"):
+        return est.fit_transform(X, y, **params)
+    return est.fit(X, y, **params).transform(X)
 
 
 def _pipeline_fit_params(pipe: Pipeline, head: Pipeline, params: dict) -> tuple[dict, dict] | None:
@@ -477,6 +476,16 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         self : Modality
             The fitted meta-estimator.
         """
+        self._fit(X, y, fit_params)
+        return self
+
+    def _fit(self, X: Any, y: Any, fit_params: dict, *, transform: bool = False) -> tuple:
+        """Fit; with ``transform``, also the training rows' output in the same pass.
+
+        Returns what :meth:`_placed` takes: the output on the rows kept (or
+        None without ``transform``), the mask of those rows over X, the
+        featureless rows, the validated X and the absent columns (none).
+        """
         X = self._validate(X, reset=True)
         n = X.shape[0]
         positions = self._positions(X)
@@ -510,7 +519,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         if output is not None and hasattr(estimator, "set_output"):
             estimator.set_output(transform=output)
         with self._naming_rows(X, present):
-            kept = self._fit_inner(estimator, values[present], y_present, routed)
+            kept, out = self._fit_inner(estimator, values[present], y_present, routed, transform=transform)
         # fitted state only once the inner fit succeeded
         if classes is not None:
             self.classes_ = classes
@@ -520,27 +529,32 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         self._fit_positions = positions
         self._fit_labels = list(X.columns[positions]) if isinstance(X, pd.DataFrame) else None
         self.n_present_fit_ = int(present.sum() if kept is None else kept.sum())
-        return self
+        featureless = np.zeros(n, dtype=bool)
+        if kept is not None:
+            featureless[np.flatnonzero(present)[~kept]] = True
+            present = present & ~featureless
+        return out, present, featureless, X, []
 
-    def _fit_inner(self, estimator: Any, values: Any, y: Any, params: dict) -> np.ndarray | None:
+    def _fit_inner(self, estimator: Any, values: Any, y: Any, params: dict, *,
+                   transform: bool = False) -> tuple[np.ndarray | None, Any]:
         """Fit ``estimator`` on the present rows; a pipeline's final step skips featureless rows.
 
         Returns the mask (over ``values``) of the rows the final step was
-        fitted on, or None when it was fitted on all of them.
+        fitted on (None when it was fitted on all of them) and, with
+        ``transform``, its output on those rows, from ``fit_transform`` as
+        a :class:`~sklearn.pipeline.Pipeline` gets it (else None).
         """
         head, final = _split_pipeline(estimator)
         split = None if head is None else _pipeline_fit_params(estimator, head, params)
         if split is None:
-            estimator.fit(values, y, **params)
-            return None
+            return None, _fit_step(estimator, values, y, params, transform)
         head_params, final_params = split
         Xt = head.fit_transform(values, y, **head_params)
         # with Pipeline(memory=...) the slice holds the fitted (cached) clones
         estimator.steps = list(head.steps) + [estimator.steps[-1]]
         empty = _all_nan_rows(Xt)
         if empty is None:
-            final.fit(Xt, y, **final_params)
-            return None
+            return None, _fit_step(final, Xt, y, final_params, transform)
         if empty.all():
             raise ValueError(
                 f"Modality {self.column!r}: the transformer steps of its pipeline gave all-NaN "
@@ -551,8 +565,8 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         keep = np.flatnonzero(~empty)
         n = len(empty)
         final_params = restrict_params(final_params, keep, n)
-        final.fit(take_rows(Xt, keep), None if y is None else take_rows(y, keep), **final_params)
-        return ~empty
+        out = _fit_step(final, take_rows(Xt, keep), None if y is None else take_rows(y, keep), final_params, transform)
+        return ~empty, out
 
     def get_metadata_routing(self) -> MetadataRouter:
         """Route ``fit`` metadata to the inner estimator.
@@ -669,19 +683,18 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
                 f"Modality {self.column!r}: column(s) {absent!r} not in X, so the modality is "
                 f"missing in all {n} rows; {what}"
             )
-        index = X.index if isinstance(X, pd.DataFrame) else None
         parts = []
         if featureless is None:
             featureless = np.zeros(n, dtype=bool)
         rows = np.flatnonzero(~present & ~featureless)
         if len(rows):
             parts.append(
-                f"is missing (None/NaN/NA) in {len(rows)} of {n} rows ({_rows_text(rows, index)})"
+                f"is missing (None/NaN/NA) in {len(rows)} of {n} rows ({rows_text(rows, X)})"
             )
         rows = np.flatnonzero(featureless)
         if len(rows):
             parts.append(
-                f"has no features in {len(rows)} of {n} rows ({_rows_text(rows, index)}): the "
+                f"has no features in {len(rows)} of {n} rows ({rows_text(rows, X)}): the "
                 "transformer steps of its pipeline gave all-NaN rows there (as "
                 "Word2VecEmbedding(oov='missing') does for a text without a known word), which "
                 "mark the modality as absent"
@@ -745,8 +758,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Rows where the modality is missing are all NaN.
         """
-        with self._naming_rows(X):
-            return self._aligned("predict_proba", X)
+        return self._aligned("predict_proba", X)
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X: Any) -> np.ndarray:
@@ -781,8 +793,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             than ``classes_`` the output has one column per class and the
             unseen classes get the row's lowest score.
         """
-        with self._naming_rows(X):
-            return self._aligned("decision_function", X)
+        return self._aligned("decision_function", X)
 
     @available_if(_estimator_has("transform"))
     def transform(self, X: Any) -> Any:
@@ -799,7 +810,10 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             Features of the present rows. A DataFrame (see :meth:`set_output`)
             has the index of ``X`` (a RangeIndex for an array).
         """
-        Xt, present, featureless, X, absent = self._present_rows_output("transform", X)
+        return self._placed(*self._present_rows_output("transform", X))
+
+    def _placed(self, Xt: Any, present: np.ndarray, featureless: np.ndarray, X: Any, absent: list) -> Any:
+        """The present rows' output ``Xt`` placed among all rows of X (NaN or zero rows elsewhere)."""
         n = X.shape[0]
         if Xt is None:
             raise self._missing_error(X, present, absent, "there is nothing to transform.", featureless)
@@ -821,7 +835,13 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
 
     @available_if(_estimator_has("transform"))
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
-        """Fit, then :meth:`transform` the same rows.
+        """Fit, and transform the same rows in the same pass.
+
+        The feature steps run once: a pipeline's transformer steps are
+        fitted with ``fit_transform`` and its final step too, as
+        :class:`~sklearn.pipeline.Pipeline` does, so the result equals
+        ``fit(X, y).transform(X)`` for transformers whose ``fit_transform``
+        does (all of :mod:`mmlearn.features`).
 
         Parameters
         ----------
@@ -837,7 +857,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         Xt : ndarray, sparse matrix or DataFrame of shape (n_samples, n_features_out)
             As :meth:`transform` returns it.
         """
-        return self.fit(X, y, **fit_params).transform(X)
+        return self._placed(*self._fit(X, y, fit_params, transform=True))
 
     @available_if(_estimator_has("get_feature_names_out"))
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

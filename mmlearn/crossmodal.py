@@ -28,7 +28,9 @@ from sklearn.cross_decomposition import CCA, PLSCanonical
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_is_fitted
 
+from ._tables import as_table
 from .compose import Modality
+from .fusion._outputs import expand_rows
 
 __all__ = ["CrossModalMap"]
 
@@ -38,8 +40,20 @@ _ROLES = ("source", "target")
 
 
 def _to_float_2d(X: Any) -> np.ndarray:
-    """Numeric columns as they are (the pass-through feature step)."""
-    return np.asarray(X, dtype=np.float64)
+    """Numeric columns as a 2-D float array (the pass-through feature step).
+
+    A single column arrives as a 1-D sequence: of numbers (one feature) or
+    of equal-length vectors (one row of features each).
+    """
+    values = list(X) if isinstance(X, pd.Series) and X.dtype == object else X
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            "A passthrough modality must hold numbers, or equal-length numeric vectors in a "
+            f"single column; converting it to floats failed: {exc}"
+        ) from None
+    return arr.reshape(len(arr), -1) if arr.ndim == 1 else arr
 
 
 class CrossModalMap(TransformerMixin, BaseEstimator):
@@ -222,12 +236,15 @@ class CrossModalMap(TransformerMixin, BaseEstimator):
             ``n_components`` exceeds either modality's number of features.
         """
         self._check_params()
-        self.source_ = self._modality("source").fit(X)
-        self.target_ = self._modality("target").fit(X)
+        X = as_table(X)
+        # each pipeline runs once: fitted and applied to the training rows in one pass
+        source, target = self._modality("source"), self._modality("target")
+        F_s = _features_of(source, *source._fit(X, None, {}, transform=True)[:2])
+        F_t = _features_of(target, *target._fit(X, None, {}, transform=True)[:2])
+        self.source_, self.target_ = source, target
         self.n_features_in_ = self.source_.n_features_in_
         if hasattr(self.source_, "feature_names_in_"):
             self.feature_names_in_ = self.source_.feature_names_in_
-        F_s, F_t = self._features(X, fitting=True)
         paired = ~np.isnan(F_s).any(axis=1) & ~np.isnan(F_t).any(axis=1)
         n_paired, k = int(paired.sum()), int(self.n_components)
         self.n_source_features_, self.n_target_features_ = F_s.shape[1], F_t.shape[1]
@@ -257,12 +274,11 @@ class CrossModalMap(TransformerMixin, BaseEstimator):
             max_iter=int(self.max_iter), tol=float(self.tol),
         )
 
-    def _features(self, X: Any, *, fitting: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        _check_table(X)
-        fitted = not fitting
+    def _features(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        X = as_table(X)
         return (
-            _modality_features(self.source_, X, self.n_source_features_ if fitted else None),
-            _modality_features(self.target_, X, self.n_target_features_ if fitted else None),
+            _modality_features(self.source_, X, self.n_source_features_),
+            _modality_features(self.target_, X, self.n_target_features_),
         )
 
     # ------------------------------------------------------------ embed
@@ -297,7 +313,7 @@ class CrossModalMap(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         if modality not in _ROLES:
             raise ValueError(f"modality must be 'source' or 'target', got {modality!r}.")
-        _check_table(X)
+        X = as_table(X)
         if modality == "source":
             F = _modality_features(self.source_, X, self.n_source_features_)
         else:
@@ -444,33 +460,28 @@ class CrossModalMap(TransformerMixin, BaseEstimator):
         return tags
 
 
-def _check_table(X: Any) -> None:
-    ndim = None if isinstance(X, pd.DataFrame) else getattr(X, "ndim", None)
-    if ndim is not None and ndim != 2:
-        raise ValueError(
-            "CrossModalMap expects a DataFrame or a 2-D array (one column per modality), got "
-            f"an array of shape {X.shape}. Reshape your data, e.g. with X.reshape(-1, 1)."
-        )
-
-
-def _modality_features(est: Modality, X: Any, width: int | None) -> np.ndarray:
+def _modality_features(est: Modality, X: Any, width: int) -> np.ndarray:
     """One modality's features, NaN rows where it is missing (all rows, if it is nowhere)."""
     # one pass: presence and the features of the present rows together, so a
     # pipeline's extractor runs once
     out, present = est._present_output("transform", X)
-    if out is None:
-        if width is None:  # cannot happen in fit: Modality refuses a column with no rows
-            raise ValueError(f"Modality {est.column!r} is missing in every row.")
-        return np.full((present.shape[0], width), np.nan)
-    out = out.toarray() if hasattr(out, "toarray") else np.asarray(out)
-    if out.ndim != 2:
-        raise ValueError(
-            f"The transformer of modality {est.column!r} must return a 2-D feature array, "
-            f"got shape {out.shape}."
-        )
-    F = np.full((present.shape[0], out.shape[1]), np.nan)
-    F[present] = out
-    return F
+    return _features_of(est, out, present, width)
+
+
+def _features_of(est: Modality, out: Any, present: np.ndarray, width: int | None = None) -> np.ndarray:
+    """The present rows' features ``out`` as float rows among all rows, NaN elsewhere.
+
+    ``width`` is the number of features when ``out`` is None (no row has
+    the modality; never in fit, where Modality refuses such a column).
+    """
+    if out is not None:
+        out = out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+        if out.ndim != 2:
+            raise ValueError(
+                f"The transformer of modality {est.column!r} must return a 2-D feature array, "
+                f"got shape {out.shape}."
+            )
+    return expand_rows(out, present, (width,))
 
 
 def _nonzero(v: np.ndarray) -> np.ndarray:

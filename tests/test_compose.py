@@ -59,7 +59,7 @@ def test_predict_names_missing_rows():
     rng = np.random.default_rng(0)
     X, y = _frame(rng, missing=(3, 11))
     m = _model().fit(X, y)
-    with pytest.raises(ValueError, match=r"'vec' is missing \(None/NaN/NA\) in 2 of 60 rows \(positions \[3, 11\], index labels \[3, 11\]\)"):
+    with pytest.raises(ValueError, match=r"'vec' is missing \(None/NaN/NA\) in 2 of 60 rows \(rows \[3, 11\]\)"):
         m.predict(X)
     present = m.presence_mask(X)
     assert m.predict(X[present]).shape == (58,)
@@ -448,7 +448,7 @@ def test_own_missing_row_error_names_labels_and_positions():
     X, y = _frame(rng, n=20, missing=(4, 15))
     X.index = [f"id{i}" for i in range(20)]
     m = _model().fit(X, y)
-    with pytest.raises(ValueError, match=r"missing \(None/NaN/NA\) in 2 of 20 rows \(positions \[4, 15\], index labels \['id4', 'id15'\]\)"):
+    with pytest.raises(ValueError, match=r"missing \(None/NaN/NA\) in 2 of 20 rows \(rows \['id4' \(position 4\), 'id15' \(position 15\)\]\)"):
         m.predict(X)
 
 
@@ -590,8 +590,8 @@ def test_predict_names_rows_without_features():
     rows = X.drop(index="r5")  # no missing text left; r3, r10, r17 have no known word
     with pytest.raises(
         ValueError,
-        match=r"^Modality 'text' has no features in 3 of 47 rows \(positions \[3, 9, 16\], "
-        r"index labels \['r3', 'r10', 'r17'\]\): the transformer steps .* all-NaN .*"
+        match=r"^Modality 'text' has no features in 3 of 47 rows \(rows \['r3' \(position 3\), "
+        r"'r10' \(position 9\), 'r17' \(position 16\)\]\): the transformer steps .* all-NaN .*"
         r"cannot be predicted from it alone",
     ):
         m.predict(rows)
@@ -668,3 +668,45 @@ def test_pipeline_memory_keeps_the_fitted_steps(tmp_path):
     cached = make_modality_pipeline("text", w2v, LogisticRegression(), memory=str(tmp_path)).fit(X, y)
     plain = _text_modality().fit(X, y)
     np.testing.assert_allclose(cached.predict_proba(X), plain.predict_proba(X), equal_nan=True)
+
+
+class _CountingScaler(StandardScaler):
+    """Counts the rows each method is called on."""
+
+    calls: list = []
+
+    def fit(self, X, y=None, **kw):
+        _CountingScaler.calls.append(("fit", len(X)))
+        return super().fit(X, y, **kw)
+
+    def transform(self, X, copy=None):
+        _CountingScaler.calls.append(("transform", len(X)))
+        return super().transform(X, copy=copy)
+
+
+@pytest.mark.parametrize("output", ["default", "pandas"])
+def test_fit_transform_runs_the_feature_steps_once_and_equals_fit_then_transform(output):
+    def nan_for_negative(values):
+        arr = np.asarray(values, dtype=float).reshape(-1, 1)
+        return np.where(arr < 0, np.nan, arr)
+
+    X = pd.DataFrame({"v": [1.0, -2.0, None, 4.0, -5.0, 6.0, 7.0, 8.0]}, index=list("abcdefgh"))
+    steps = [FunctionTransformer(nan_for_negative, feature_names_out=lambda t, f: np.array(["v"])),
+             _CountingScaler(), StandardScaler()]
+    m = Modality("v", make_pipeline(*steps)).set_output(transform=output)
+    _CountingScaler.calls = []
+    out = m.fit_transform(X)
+    # 7 present rows through the feature steps, once; the final step fitted on the 5 with features
+    assert _CountingScaler.calls == [("fit", 7), ("transform", 7)]
+    ref = Modality("v", make_pipeline(*steps)).set_output(transform=output).fit(X)
+    expected = ref.transform(X)
+    if output == "pandas":
+        pd.testing.assert_frame_equal(out, expected)
+        out, expected = out.to_numpy(), expected.to_numpy()
+    np.testing.assert_allclose(out, expected)
+    assert np.isnan(out[[1, 2, 4]]).all() and not np.isnan(np.delete(out, [1, 2, 4], axis=0)).any()
+    assert m.n_present_fit_ == ref.n_present_fit_ == 5
+    # a bare transformer: its own fit_transform, NaN rows where the column is missing
+    bare = Modality(["v"], StandardScaler()).fit_transform(X)
+    np.testing.assert_allclose(bare, Modality(["v"], StandardScaler()).fit(X).transform(X))
+    assert np.isnan(bare[2]).all() and not np.isnan(np.delete(bare, 2, axis=0)).any()

@@ -192,6 +192,28 @@ def test_each_modality_pipeline_runs_once_per_transform():
     X.loc[25:, "b"] = None
     step = make_pipeline(FunctionTransformer(stack), StandardScaler())
     cm = CrossModalMap(source=("a", step), target=("b", step), n_components=2).fit(X)
+    assert calls == [30, 25]  # fit: each pipeline fitted and applied in one pass
     calls.clear()
     cm.transform(X)
     assert calls == [30, 25]
+
+
+def test_passthrough_takes_one_numeric_column_a_column_of_vectors_or_several_columns():
+    X, a, b, _ = _table(missing_b=[7])
+    X["a0"] = a[:, 0]
+    ref = CCA(n_components=1).fit(a[:, :1][np.arange(120) != 7], b[np.arange(120) != 7])
+    for source in [("a0", None), ("a0", "passthrough"), (["a0"], None)]:
+        cm = CrossModalMap(source=source, target=("b", None), n_components=1).fit(X)
+        assert cm.n_source_features_ == 1 and cm.n_target_features_ == 5 and cm.n_paired_fit_ == 119
+        np.testing.assert_allclose(np.abs(cm.decomposition_.x_weights_), np.abs(ref.x_weights_), rtol=1e-6)
+    # a column of vectors equals the same numbers passed through STACK
+    got = CrossModalMap(source=("a", None), target=("b", None), n_components=2).fit(X).transform(X)
+    np.testing.assert_allclose(got, _map(n_components=2).fit(X).transform(X))
+    X.loc[3, "a"] = np.ones(2)  # a ragged row
+    with pytest.raises(ValueError, match="passthrough modality must hold numbers, or equal-length numeric vectors"):
+        CrossModalMap(source=("a", None), target=("b", None)).fit(X)
+
+
+def test_a_table_that_is_not_2d_is_refused():
+    with pytest.raises(ValueError, match=r"Expected a 2D table .* got an array of shape \(5,\)"):
+        _map().fit(np.arange(5.0))
