@@ -387,13 +387,17 @@ def _fold(estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: np.nda
           scorers: dict, classes: np.ndarray | None, pooled: bool, per_modality: bool, fit_params: dict,
           blas_threads: int | None, memory: Any) -> dict:
     args = (estimator, X, y, train, test, scorers, classes, pooled, per_modality, fit_params)
+    start = time.perf_counter()
     # evaluate's bar is the progress: no bars of the model's own inside a fold
     with using_feature_memo(memory), config_context(progress=False):
         if blas_threads is None:
-            return _fold_body(*args)
-        # folds already run in parallel: BLAS threads on top would oversubscribe
-        with threadpool_limits(limits=blas_threads, user_api="blas"):
-            return _fold_body(*args)
+            result = _fold_body(*args)
+        else:
+            # folds already run in parallel: BLAS threads on top would oversubscribe
+            with threadpool_limits(limits=blas_threads, user_api="blas"):
+                result = _fold_body(*args)
+    result["work_time"] = time.perf_counter() - start  # everything the fold did in its worker
+    return result
 
 
 def _fold_body(estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray,
@@ -426,8 +430,7 @@ def _fold_body(estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: n
             scores[name] = {n: float(s(frozen, idx, y[test][mask])) for n, s in scorers.items()}
     return {
         "test": test, "fit_time": fit_time, "predict_time": predict_time, "outputs": outputs,
-        "present": present, "scores": scores, "members": [name for name, _ in members],
-        "fusion": fusion is not None,
+        "present": present, "scores": scores, "fusion": fusion is not None,
     }
 
 
@@ -462,7 +465,7 @@ def _name_user_row(exc: BaseException, X: Any) -> None:
 def _pool(results: list[dict], n: int) -> tuple[list[str], dict, dict]:
     """One model's out-of-fold outputs over all folds: names (fused first), outputs, presence."""
     # members in the fusion's own order, whether or not a fold's test rows have them
-    names = list(dict.fromkeys(["fused"] + [m for r in results for m in r["members"]]))
+    names = list(dict.fromkeys(["fused"] + [m for r in results for m in r["present"]]))
     pooled_out: dict[str, dict[str, np.ndarray]] = {}
     pooled_mask: dict[str, np.ndarray] = {}
     for name in names:
@@ -500,21 +503,22 @@ def _prediction_columns(label: str, out: dict, mask: np.ndarray, classes: np.nda
 def _warn_parallel_slower(n_jobs: Any, results: list[dict], wall: float) -> None:
     """Say so when worker processes cost more than the work they ran in parallel.
 
-    ``wall`` is the elapsed time of the parallel run; the fits and
-    predictions it ran took ``work`` seconds of compute in the workers.
-    ``wall > work`` means that running the same fits one after the other at
-    the workers' speed would have finished sooner: start-up, pickling and
-    dispatch outweighed the parallelism.
+    ``wall`` is the elapsed time of the parallel run; the folds it ran
+    (cloning, fitting, predicting, scoring the model and its members) took
+    ``work`` seconds in the workers. ``wall > work`` means that running the
+    same folds one after the other at the workers' speed would have
+    finished sooner: start-up, pickling and dispatch outweighed the
+    parallelism.
     """
     from joblib.parallel import get_active_backend
 
     backend, _ = get_active_backend()
     if type(backend).__name__ not in ("LokyBackend", "MultiprocessingBackend"):
         return  # threads, dask, ...: not the process overhead this is about
-    work = sum(r["fit_time"] + r["predict_time"] for r in results)
+    work = sum(r["work_time"] for r in results)
     if wall > work:
         warnings.warn(
-            f"evaluate(n_jobs={n_jobs}) took {wall:.2f} s for {work:.2f} s of fitting and predicting: "
+            f"evaluate(n_jobs={n_jobs}) took {wall:.2f} s for {work:.2f} s of work in the folds: "
             "starting and feeding worker processes cost more than running the folds in parallel saved. "
             "For work this small use n_jobs=None, or threads: "
             "joblib.parallel_config(backend='threading').",
@@ -585,9 +589,10 @@ def evaluate(
     progress : bool, "auto" or None, default=None
         A progress bar over the (model, fold) fits. None follows
         ``mmlearn.set_config(progress=...)`` (by default, a bar only on a
-        terminal or in Jupyter); True or False decides here. Progress bars
-        of the models themselves (feature extraction, weight search) are
-        silenced inside the folds.
+        terminal or in Jupyter); True or False decides here. Inside the
+        folds the global setting is off, so the models' own bars (feature
+        extraction, weight search) stay quiet unless a model was built
+        with an explicit ``progress=True``.
     fit_params : dict, default=None
         Passed to each model's ``fit`` (array-likes of length ``n_samples``
         are split with the folds).

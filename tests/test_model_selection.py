@@ -1,3 +1,4 @@
+import time
 import warnings
 
 import numpy as np
@@ -438,7 +439,7 @@ def test_parallel_run_of_tiny_work_warns_and_threads_do_not():
 
     X, y = _iris_frame()
     # a dummy's fits take microseconds: no process pool can run them faster than they run
-    with pytest.warns(UserWarning, match=r"n_jobs=2\) took .* s for 0.0\d s of fitting and predicting"):
+    with pytest.warns(UserWarning, match=r"n_jobs=2\) took .* s for 0\.\d\d s of work in the folds"):
         par = evaluate(DummyClassifier(), X, y, cv=3, n_jobs=2, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -504,9 +505,9 @@ def test_parallel_warning_compares_wall_time_with_the_work_done():
 
     from mmlearn.model_selection import _warn_parallel_slower
 
-    results = [{"fit_time": 0.4, "predict_time": 0.1}] * 4  # 2 s of work
+    results = [{"work_time": 0.5}] * 4  # 2 s of work
     with joblib.parallel_config(backend="loky"):  # no worker is started by asking
-        with pytest.warns(UserWarning, match=r"took 2.50 s for 2.00 s of fitting and predicting"):
+        with pytest.warns(UserWarning, match=r"took 2.50 s for 2.00 s of work in the folds"):
             _warn_parallel_slower(2, results, wall=2.5)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -514,6 +515,23 @@ def test_parallel_warning_compares_wall_time_with_the_work_done():
     with joblib.parallel_config(backend="threading"), warnings.catch_warnings():
         warnings.simplefilter("error")
         _warn_parallel_slower(2, results, wall=9.0)
+
+
+def test_a_folds_work_time_counts_scoring_too():
+    # the parallel warning weighs the workers' whole work, scoring included, not
+    # only fit and predict (which undercounted it)
+    from mmlearn.model_selection import _fold
+
+    X, y = _iris_frame()
+
+    def slow_accuracy(est, X_, y_):
+        time.sleep(0.05)
+        return float(np.mean(est.predict(X_) == y_))
+
+    train, test = np.arange(0, 150, 2), np.arange(1, 150, 2)
+    res = _fold(LogisticRegression(max_iter=300), X, y, train, test, {"acc": slow_accuracy},
+                np.unique(y), False, True, {}, None, None)
+    assert res["work_time"] >= res["fit_time"] + res["predict_time"] + 0.05
 
 
 def test_loo_with_a_class_absent_from_a_training_part():

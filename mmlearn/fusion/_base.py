@@ -25,7 +25,7 @@ from .._caching import fingerprint, resolve_member_cache
 from .._config import PROGRESS_VALUES, is_progress_value
 from .._tables import as_table, label_text, n_rows, rows_text
 from ..backend import namespace_of, to_host
-from ._fitting import route_fit_params
+from ._fitting import is_drop, route_fit_params
 
 # ---------------------------------------------------------- constraints
 # One table per class: parameter name -> (what it must be, test).
@@ -93,10 +93,6 @@ def check_members(owner: Any, estimators: Any, *, kind: str | None) -> tuple[lis
         if kind == "regressor" and not is_regressor(e):
             raise ValueError(f"{cls}: member {n!r} ({type(e).__name__}) should be a regressor.")
     return names, ests
-
-
-def is_drop(e: Any) -> bool:
-    return isinstance(e, str) and e == "drop"
 
 
 def check_target(owner: Any, X: Any, y: Any, *, classifier: bool) -> tuple[np.ndarray, np.ndarray | None]:

@@ -35,6 +35,11 @@ def sample_weight_key(est: Any) -> str | None:
     return None
 
 
+def is_drop(e: Any) -> bool:
+    """Whether a member is the ``"drop"`` placeholder (as in sklearn's Voting estimators)."""
+    return isinstance(e, str) and e == "drop"
+
+
 def route_fit_params(owner: Any, names: Sequence[str], ests: Sequence[Any], sample_weight: Any,
                      fit_params: dict, *, extra: dict | None = None) -> dict[str, dict]:
     """Fit metadata per member (and per ``extra`` estimator, such as a final estimator).
@@ -46,7 +51,7 @@ def route_fit_params(owner: Any, names: Sequence[str], ests: Sequence[Any], samp
     it are named in a warning.
     """
     cls = type(owner).__name__
-    targets = [(n, e) for n, e in zip(names, ests) if not (isinstance(e, str) and e == "drop")] + list((extra or {}).items())
+    targets = [(n, e) for n, e in zip(names, ests) if not is_drop(e)] + list((extra or {}).items())
     if sklearn_get_config().get("enable_metadata_routing", False):
         if sample_weight is not None:
             fit_params = {**fit_params, "sample_weight": sample_weight}

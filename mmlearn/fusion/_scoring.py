@@ -221,13 +221,14 @@ def search_results(candidates: np.ndarray, scores: np.ndarray, fold_fit_time: np
     return res, int(rank.argmin())
 
 
-def stack_fold_outputs(outputs: list, splits: list, y: np.ndarray, sample_weight: Any,
-                       classes: Any, classifier: bool, soft: bool) -> list[tuple]:
+def stack_fold_outputs(scorer: CandidateScorer, outputs: list, splits: list, y: np.ndarray,
+                       sample_weight: Any, classes: Any) -> list[tuple]:
     """Per fold: member outputs stacked ``(n_members, n_test, k)``, presence, y and weights.
 
     Hard votes become one-hot rows, so that every candidate's fused vote is a
     weighted sum, like soft probabilities and regressor predictions.
     """
+    classifier, soft = scorer.classifier, scorer.soft
     k = len(classes) if classifier else 1
     fold_data = []
     for f, (_, test) in enumerate(splits):
@@ -240,9 +241,10 @@ def stack_fold_outputs(outputs: list, splits: list, y: np.ndarray, sample_weight
     return fold_data
 
 
-def score_candidates(scorer: CandidateScorer, fold_data: list, W: np.ndarray, classes: Any,
-                     classifier: bool, soft: bool) -> tuple[np.ndarray, np.ndarray]:
+def score_candidates(scorer: CandidateScorer, fold_data: list, W: np.ndarray,
+                     classes: Any) -> tuple[np.ndarray, np.ndarray]:
     """Scores ``(n_candidates, n_folds)`` of every weight row of ``W`` and each fold's scoring time."""
+    classifier, soft = scorer.classifier, scorer.soft
     c = len(W)
     scores = np.full((c, len(fold_data)), np.nan)
     score_time = np.zeros(len(fold_data))

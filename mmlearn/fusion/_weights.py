@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.optimize import minimize
 
-from ._base import is_drop
+from ._fitting import is_drop
 
 __all__ = ["simplex_grid"]
 

@@ -253,7 +253,7 @@ class FusionWeightSearchCV(_BaseFusion):
                 classes, fit.cache, self.n_jobs, data_key=fit.data_key, full_fit=False, advance=bar.update,
             )
             bar.set_postfix_str("scoring")
-            fold_data = stack_fold_outputs(outputs, splits, y, sample_weight, classes, classifier, soft)
+            fold_data = stack_fold_outputs(self.scorer_, outputs, splits, y, sample_weight, classes)
             if optimize:
                 w_live, self.optimize_result_ = optimize_weights(
                     np.concatenate([d[0] for d in fold_data], axis=1),
@@ -264,7 +264,7 @@ class FusionWeightSearchCV(_BaseFusion):
                 candidates = np.zeros((1, len(fit.ests_all)))
                 candidates[0, live] = w_live
             scores, score_time = score_candidates(
-                self.scorer_, fold_data, candidates[:, live], classes, classifier, soft)
+                self.scorer_, fold_data, candidates[:, live], classes)
             self.cv_results_, self.best_index_ = search_results(candidates, scores, fold_fit_time, score_time)
             self.best_weights_ = candidates[self.best_index_].copy()
             self.best_weights_by_name_ = {nm: float(w) for nm, w in zip(fit.names_all, self.best_weights_)}
