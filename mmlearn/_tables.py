@@ -112,3 +112,16 @@ def rows_text(rows: np.ndarray, X: Any = None) -> str:
     shown = ", ".join(one(int(r)) for r in rows[:_MAX_ROWS_SHOWN])
     more = f" and {len(rows) - _MAX_ROWS_SHOWN} more" if len(rows) > _MAX_ROWS_SHOWN else ""
     return f"rows [{shown}{more}]"
+
+
+def check_finite_target(y: np.ndarray, X: Any, owner: str) -> None:
+    """Raise a ValueError naming the rows whose target is NaN, None or infinite."""
+    missing = np.asarray(pd.isna(y), dtype=bool)
+    if y.dtype.kind == "f":
+        missing |= np.isinf(y)
+    bad = np.flatnonzero(missing.reshape(len(y), -1).any(axis=1)) if len(y) else []
+    if len(bad):
+        raise ValueError(
+            f"{owner}: y is NaN or infinite at {rows_text(bad, X)}; every row needs a finite "
+            "target. Drop those rows (or impute their targets) before fitting."
+        )

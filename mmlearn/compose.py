@@ -27,6 +27,8 @@ __all__ = ["Modality", "make_modality_pipeline", "make_early_fusion"]
 
 # How mmlearn.io and the extractors start a per-sample error message.
 _SAMPLE_PREFIX = re.compile(r"^sample \d+")
+# sklearn's errors for a 1-D input where a 2-D one is needed
+_WANTS_2D = re.compile(r"Expected (a )?2D array|Expected a 2-dimensional container")
 
 
 def _estimator_has(attr: str):
@@ -425,6 +427,13 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         except Exception as exc:
             i = getattr(exc, "sample_index", None)
             if i is None:
+                if self._single() and isinstance(exc, ValueError) and _WANTS_2D.search(str(exc)):
+                    exc.add_note(
+                        f"Modality {self.column!r} passes its single column to the estimator as a "
+                        "1-D sequence (what the extractors of mmlearn.features take). For an "
+                        "estimator that needs a 2-D table, select the column as a list: "
+                        f"Modality([{self.column!r}], ...)."
+                    )
                 raise
             position = self._user_position(X, present, i)
             if position is None:  # an index we cannot map: leave the error as it is
@@ -486,6 +495,11 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         None without ``transform``), the mask of those rows over X, the
         featureless rows, the validated X and the absent columns (none).
         """
+        if not hasattr(self.estimator, "fit"):
+            raise TypeError(
+                f"Modality {self.column!r}: estimator must be an estimator with a fit method, "
+                f"got {self.estimator!r}."
+            )
         X = self._validate(X, reset=True)
         n = X.shape[0]
         positions = self._positions(X)

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 from sklearn.base import clone, is_classifier
-from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
+from sklearn.metrics import check_scoring, get_scorer
 from sklearn.model_selection import LeaveOneOut
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
@@ -18,10 +18,10 @@ from threadpoolctl import threadpool_limits
 from ._caching import resolve_feature_memo, using_feature_memo
 from ._config import config_context
 from ._progress import progress_bar
-from ._tables import label_text, restrict_params, take_rows
+from ._tables import check_finite_target, label_text, restrict_params, take_rows
 from .fusion._oof import resolve_cv
 from .fusion._outputs import align_classes, member_output
-from .fusion._scoring import PrecomputedClassifier, PrecomputedRegressor
+from .fusion._scoring import PrecomputedClassifier, PrecomputedRegressor, check_scorer_name
 
 __all__ = ["evaluate", "EvaluationResult"]
 
@@ -268,17 +268,9 @@ def _check_scoring(estimator: Any, scoring: Any) -> dict[str, Any]:
     else:
         items = [(s, s) for s in scoring]
     out = {}
-    valid = set(get_scorer_names())
     for name, s in items:
         if isinstance(s, str):
-            if s not in valid:
-                close = [v for v in sorted(valid) if s.lower() in v or v in s.lower()][:5]
-                hint = f" Did you mean one of {close}?" if close else ""
-                raise ValueError(
-                    f"Unknown scoring {s!r}.{hint} Valid names are those of "
-                    "sklearn.metrics.get_scorer_names()."
-                )
-            out[name] = get_scorer(s)
+            out[name] = get_scorer(check_scorer_name(s))
         elif callable(s):
             out[name] = s
         else:
@@ -650,6 +642,7 @@ def evaluate(
         raise ValueError(f"X has {n} rows but y has {len(y)}; they must match.")
     if n == 0:
         raise ValueError("evaluate needs at least one sample.")
+    check_finite_target(y, X, "evaluate")
     first = next(iter(models.values()))
     classifier = is_classifier(first)
     scorers = _check_scoring(first, scoring)

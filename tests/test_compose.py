@@ -710,3 +710,19 @@ def test_fit_transform_runs_the_feature_steps_once_and_equals_fit_then_transform
     bare = Modality(["v"], StandardScaler()).fit_transform(X)
     np.testing.assert_allclose(bare, Modality(["v"], StandardScaler()).fit(X).transform(X))
     assert np.isnan(bare[2]).all() and not np.isnan(np.delete(bare, 2, axis=0)).any()
+
+
+def test_a_single_column_given_to_a_2d_estimator_says_how_to_select_it():
+    X = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0) % 3})
+    y = np.arange(10) % 2
+    with pytest.raises(ValueError, match="2-dimensional container") as info:
+        Modality("a", LogisticRegression()).fit(X, y)
+    assert "select the column as a list: Modality(['a'], ...)" in "".join(info.value.__notes__)
+    assert Modality(["a"], LogisticRegression()).fit(X, y).predict(X).shape == (10,)
+
+
+@pytest.mark.parametrize("est", [None, "passthrough"])
+def test_an_estimator_without_fit_is_named(est):
+    X = pd.DataFrame({"a": np.arange(10.0)})
+    with pytest.raises(TypeError, match=r"Modality 'a': estimator must be an estimator with a fit method, got"):
+        Modality("a", est).fit(X, np.arange(10) % 2)

@@ -517,6 +517,20 @@ def test_parallel_warning_compares_wall_time_with_the_work_done():
         _warn_parallel_slower(2, results, wall=9.0)
 
 
+def test_a_target_with_nan_names_its_rows_and_a_bad_scorer_name_is_short():
+    from mmlearn.fusion import FusionWeightSearchCV, VotingFusionClassifier
+
+    X, y = _iris_frame()
+    y = y.astype(float)
+    y[[4, 9]] = np.nan
+    with pytest.raises(ValueError, match=r"^evaluate: y is NaN or infinite at rows \[4, 9\]; every row needs a finite target"):
+        evaluate(LogisticRegression(), X, y, cv=3, progress=False)
+    # the weight search names a bad scorer as evaluate does, not with sklearn's list of all of them
+    fusion = VotingFusionClassifier(list(_voting().estimators), voting="soft")
+    with pytest.raises(ValueError, match=r"^Unknown scoring 'f1_mac'\. Did you mean one of \['f1', 'f1_macro'\]\? Valid"):
+        FusionWeightSearchCV(fusion, scoring="f1_mac", cv=3).fit(X, np.nan_to_num(y).astype(int))
+
+
 def test_a_folds_work_time_counts_scoring_too():
     # the parallel warning weighs the workers' whole work, scoring included, not
     # only fit and predict (which undercounted it)

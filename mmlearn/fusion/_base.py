@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._caching import fingerprint, resolve_member_cache
 from .._config import PROGRESS_VALUES, is_progress_value
-from .._tables import as_table, label_text, n_rows, rows_text
+from .._tables import as_table, check_finite_target, label_text, n_rows
 from ..backend import namespace_of, to_host
 from ._fitting import is_drop, route_fit_params
 
@@ -118,12 +118,7 @@ def check_target(owner: Any, X: Any, y: Any, *, classifier: bool) -> tuple[np.nd
                 f"{cls} is a regressor: y must be numeric, but it holds {label_text(bad)} "
                 f"({type(bad).__name__}). For class labels use a classifier."
             ) from None
-    bad = np.flatnonzero(pd.isna(y) | (np.isinf(y) if y.dtype.kind == "f" else False))
-    if len(bad):
-        raise ValueError(
-            f"{cls}: y is NaN or infinite at {rows_text(bad, X)}; every row needs a finite "
-            "target. Drop those rows (or impute their targets) before fitting."
-        )
+    check_finite_target(y, X, cls)
     if not classifier:
         return y, None
     check_classification_targets(y)

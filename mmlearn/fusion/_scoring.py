@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.utils.metaestimators import available_if
 
 from ._outputs import candidate_blocks, fuse, one_hot
@@ -23,6 +23,23 @@ from ._outputs import candidate_blocks, fuse, one_hot
 # scoring names computed in one vectorised pass; others go through sklearn
 _FAST_CLASSIFIER = {"accuracy", "neg_log_loss"}
 _FAST_REGRESSOR = {"r2", "neg_mean_squared_error", "neg_mean_absolute_error"}
+
+
+def check_scorer_name(name: str) -> str:
+    """``name`` if sklearn has a scorer of that name, else a ValueError with close names.
+
+    sklearn's own error lists all of its scorer names; this one names the
+    few that look like what was typed.
+    """
+    valid = get_scorer_names()
+    if name not in valid:
+        close = [v for v in sorted(valid) if name.lower() in v or v in name.lower()][:5]
+        hint = f" Did you mean one of {close}?" if close else ""
+        raise ValueError(
+            f"Unknown scoring {name!r}.{hint} Valid names are those of "
+            "sklearn.metrics.get_scorer_names()."
+        )
+    return name
 
 
 class CandidateScorer:
@@ -42,7 +59,7 @@ class CandidateScorer:
         self.scoring = scoring
         self.classifier = classifier
         self.soft = soft
-        name = scoring
+        name = check_scorer_name(scoring) if isinstance(scoring, str) else scoring
         if scoring is None:
             name = "accuracy" if classifier else "r2"
         fast = _FAST_CLASSIFIER if classifier else _FAST_REGRESSOR
