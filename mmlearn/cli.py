@@ -274,6 +274,17 @@ def _bench_description() -> str:
     )
 
 
+def _fold_count(text: str) -> int:
+    """argparse type of ``--folds``: an integer of at least 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"cross-validation needs at least 2 folds, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mmlearn`` command."""
     from . import __version__
@@ -287,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"mmlearn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="cross-validate audio, image and fused models on the embedded AV digits")
-    demo.add_argument("--folds", type=int, default=5, help="number of stratified folds (default 5)")
+    demo.add_argument("--folds", type=_fold_count, default=5, help="number of stratified folds (default 5)")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.add_argument("--plot", metavar="FILE", default=None, help="save a bar chart of the scores (PNG)")
     demo.add_argument("--json", metavar="FILE", default=None, help="write the per-fold scores as JSON")

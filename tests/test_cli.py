@@ -233,3 +233,12 @@ def test_demo_plot_follows_the_folds_starts_at_zero_and_marks_fusions(tmp_path):
         _demo_json(results)["complete"]["audio only (MFCC)"],
         pd.Series(results["complete"].scores.query("model == 'audio only (MFCC)'")["value"]).to_numpy(),
     )
+
+
+@pytest.mark.parametrize("folds, message", [("1", "cross-validation needs at least 2 folds, got 1"), ("x", "invalid int value: 'x'")])
+def test_demo_refuses_fewer_than_two_folds_with_a_usage_error(folds, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--folds", folds])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --folds: {message}" in err and "Traceback" not in err
