@@ -31,7 +31,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._tables import is_per_sample
-from .features._base import _as_sample_list
+from .features._base import _as_sample_list, _check_present
 from .io import load_audio, load_image
 
 __all__ = ["AudioAugmenter", "AugmentedEstimator", "ImageAugmenter"]
@@ -139,6 +139,7 @@ class ImageAugmenter(BaseEstimator):
         from skimage.transform import AffineTransform, warp
 
         self.check_params()
+        _check_present(samples, type(self).__name__)
         rot, scale, shift = self._ranges()
         rng = check_random_state(random_state)
         out = []
@@ -262,6 +263,7 @@ class AudioAugmenter(BaseEstimator):
             or a pair (loaded at ``sr``), so the extractor knows its rate.
         """
         self.check_params()
+        _check_present(samples, type(self).__name__)
         shift, gain, snr, stretch = self._ranges()
         rng = check_random_state(random_state)
         out = []

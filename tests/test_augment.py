@@ -267,3 +267,11 @@ def test_bad_wrapper_parameters(params, err, match):
     kw = dict(estimator=_Recorder(), augmenter=ImageAugmenter()) | params
     with pytest.raises(err, match=match):
         AugmentedEstimator(**kw).fit(np.zeros((2, 8, 8)), [0, 1])
+
+
+@pytest.mark.parametrize("augmenter", [ImageAugmenter(), AudioAugmenter(sr=8000)])
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_a_missing_sample_is_named(augmenter, missing):
+    good = np.zeros((8, 8)) if isinstance(augmenter, ImageAugmenter) else np.zeros(800, np.float32)
+    with pytest.raises(ValueError, match=rf"^sample 1 is missing \({missing!r}\); {type(augmenter).__name__} needs every sample"):
+        augmenter.augment([good, missing], random_state=0)
