@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -125,3 +126,45 @@ def check_finite_target(y: np.ndarray, X: Any, owner: str) -> None:
             f"{owner}: y is NaN or infinite at {rows_text(bad, X)}; every row needs a finite "
             "target. Drop those rows (or impute their targets) before fitting."
         )
+
+
+def mark_row(exc: BaseException, position: int, n: int, label: Any = None) -> None:
+    """Record on ``exc`` that it is about row ``position`` of a table of ``n`` rows.
+
+    Layers that pass a subset of their rows on (a fusion's cv folds,
+    :func:`~mmlearn.model_selection.evaluate`'s folds) restate such an
+    error in terms of their own table with :func:`restate_row`.
+    """
+    exc.row_position, exc.row_table_size = int(position), int(n)
+    if label is not None:
+        exc.row_label = label
+
+
+def restate_row(exc: BaseException, rows: np.ndarray, n: int) -> None:
+    """Restate an error about one row of ``take_rows(X, rows)`` in terms of X (``n`` rows).
+
+    Acts on errors marked by :func:`mark_row` for a table of ``len(rows)``
+    rows (any other error is left as it is): the position in the message
+    (``"(position 7)"`` as :func:`rows_text` writes it, else ``"row 7"``)
+    and in ``row_position`` becomes ``rows[7]``. Index labels are left
+    alone: a subset keeps them.
+    """
+    pos = getattr(exc, "row_position", None)
+    if pos is None or getattr(exc, "row_table_size", None) != len(rows) or not 0 <= pos < len(rows):
+        return
+    user = int(rows[pos])
+    mark_row(exc, user, n)
+    if user == pos:
+        return
+
+    def restated(text: str) -> str:
+        new, found = re.subn(rf"(?<=\(position ){pos}(?=\))", str(user), text, count=1)
+        if not found:
+            new = re.sub(rf"(?<=row ){pos}\b", str(user), text, count=1)
+        return new
+
+    if exc.args and isinstance(exc.args[0], str):
+        exc.args = (restated(exc.args[0]),) + exc.args[1:]
+    notes = getattr(exc, "__notes__", None)
+    if notes:
+        exc.__notes__ = [restated(note) if note.startswith("(at row") else note for note in notes]

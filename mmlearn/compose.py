@@ -20,7 +20,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._tables import label_text, restrict_params, rows_text, take_rows
+from ._tables import label_text, mark_row, restrict_params, rows_text, take_rows
 from .backend import to_host
 
 __all__ = ["Modality", "make_modality_pipeline", "make_early_fusion"]
@@ -202,7 +202,10 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
     present rows; Modality restates the error with the row of ``X``: its
     position and, for a DataFrame, its index label, and sets ``row_label``
     and ``row_position`` on the exception (the original is its
-    ``__cause__``). For an array, ``row_label`` is the position.
+    ``__cause__``). For an array, ``row_label`` is the position. The fusion
+    estimators and :func:`~mmlearn.model_selection.evaluate` restate such
+    an error raised on one of their cv folds with the row's position in the
+    table given to them, not in the fold.
 
     **Metadata routing.** Without metadata routing, :meth:`fit` passes its
     ``**fit_params`` to ``estimator.fit`` (``logisticregression__sample_weight``
@@ -453,10 +456,10 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
             except Exception:
                 same = False
             if not same:  # an exception type that takes other arguments
-                exc.row_label, exc.row_position = label, position
+                mark_row(exc, position, X.shape[0], label)
                 exc.add_note(f"(at {where})")
                 raise
-            new.row_label, new.row_position = label, position
+            mark_row(new, position, X.shape[0], label)
             raise new from exc
 
     # ---------------------------------------------------------- fitting

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from ._caching import resolve_feature_memo, using_feature_memo
 from ._config import config_context
 from ._progress import progress_bar
-from ._tables import check_finite_target, label_text, restrict_params, take_rows
+from ._tables import check_finite_target, label_text, restate_row, restrict_params, take_rows
 from .fusion._oof import resolve_cv
 from .fusion._outputs import align_classes, member_output
 from .fusion._scoring import PrecomputedClassifier, PrecomputedRegressor, check_scorer_name
@@ -395,11 +395,28 @@ def _fold(estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: np.nda
 def _fold_body(estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray,
                scorers: dict, classes: np.ndarray | None, pooled: bool, per_modality: bool,
                fit_params: dict) -> dict:
+    n = len(X)
     est = clone(estimator)
-    X_train, X_test = take_rows(X, train), take_rows(X, test)
+    try:
+        fit_time = _fit_fold(est, take_rows(X, train), y[train], fit_params)
+    except Exception as exc:
+        restate_row(exc, train, n)  # an error about a row names the user's row, not the fold's
+        raise
+    try:
+        return _test_fold(est, take_rows(X, test), y, test, scorers, classes, pooled, per_modality, fit_time)
+    except Exception as exc:
+        restate_row(exc, test, n)
+        raise
+
+
+def _fit_fold(est: Any, X_train: Any, y_train: np.ndarray, fit_params: dict) -> float:
     t0 = time.perf_counter()
-    est.fit(X_train, y[train], **fit_params)
-    fit_time = time.perf_counter() - t0
+    est.fit(X_train, y_train, **fit_params)
+    return time.perf_counter() - t0
+
+
+def _test_fold(est: Any, X_test: Any, y: np.ndarray, test: np.ndarray, scorers: dict,
+               classes: np.ndarray | None, pooled: bool, per_modality: bool, fit_time: float) -> dict:
     t0 = time.perf_counter()
     outputs = {"fused": _predict_all(est, X_test, classes)}
     predict_time = time.perf_counter() - t0
@@ -441,6 +458,8 @@ def _name_user_row(exc: BaseException, X: Any) -> None:
     label = getattr(exc, "row_label", None)
     if label is None or not isinstance(X, pd.DataFrame) or not exc.args or not isinstance(exc.args[0], str):
         return
+    if getattr(exc, "row_table_size", None) == len(X):
+        return  # restated by the fold already: the message has the position in X
     try:
         pos = X.index.get_loc(label)
     except (KeyError, TypeError):

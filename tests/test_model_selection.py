@@ -1,3 +1,4 @@
+import re
 import time
 import warnings
 
@@ -9,6 +10,7 @@ from sklearn.datasets import load_iris, make_regression
 from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold, KFold, LeaveOneOut, StratifiedKFold, cross_val_predict, cross_val_score
+from sklearn.pipeline import make_pipeline
 
 from mmlearn.compose import Modality
 from mmlearn.features._base import _BatchFeatureExtractor
@@ -251,10 +253,71 @@ def test_errors_name_the_users_row_not_the_fold_position():
         ("a", make_modality_pipeline("a", FunctionTransformer(stack), LogisticRegression(max_iter=300))),
         ("b", make_modality_pipeline("b", FunctionTransformer(stack), LogisticRegression(max_iter=300))),
     ]
-    with pytest.raises(ValueError, match=r"row 'clip-30' \(position \d+\) has every modality missing") as info:
+    # the fusion saw the row at its position in a fold; evaluate restates it with the user's
+    with pytest.raises(ValueError, match=r"row 'clip-30' \(position 30\) has every modality missing") as info:
         evaluate(VotingFusionClassifier(members), table, y, cv=5, progress=False)
-    assert "[row 'clip-30' is at position 30 of the table given to evaluate]" in str(info.value)
-    assert info.value.row_label == "clip-30"
+    assert info.value.row_label == "clip-30" and info.value.row_position == 30
+    assert "is at position" not in str(info.value)  # no second statement of it
+
+
+@pytest.mark.parametrize("as_array", [False, True])
+@pytest.mark.parametrize("kind", ["voting", "stacking", "search"])
+def test_a_bad_sample_is_named_by_its_row_in_the_users_table_through_nested_folds(kind, as_array):
+    # a fusion fits its members on cv folds (stacking, the weight search) and evaluate fits
+    # the fusion on folds: the error names the row of the table the user gave, not its
+    # position in a fold, also for an array (which has no index labels to go by)
+    from sklearn.preprocessing import FunctionTransformer
+
+    from mmlearn.fusion import FusionWeightSearchCV, StackingFusionClassifier, VotingFusionClassifier
+
+    def check(values):
+        for i, v in enumerate(values):
+            if np.isnan(np.asarray(v, dtype=float)).any():
+                exc = ValueError(f"sample {i}: the clip is corrupt")
+                exc.sample_index = i
+                raise exc
+        return np.vstack(list(values))
+
+    rng = np.random.default_rng(0)
+    n = 45
+    a = pd.Series([rng.standard_normal(2) for _ in range(n)], dtype=object)
+    a[38] = np.array([np.nan, 0.0])
+    X = pd.DataFrame({"a": a, "b": rng.standard_normal(n)})
+    y = np.arange(n) % 3
+    col_a, col_b = (0, [1]) if as_array else ("a", ["b"])
+    members = [("a", Modality(col_a, make_pipeline(FunctionTransformer(check), LogisticRegression()))),
+               ("b", Modality(col_b, LogisticRegression()))]
+    model = {
+        "voting": VotingFusionClassifier(members, voting="soft"),
+        "stacking": StackingFusionClassifier(members, cv=3),
+        "search": FusionWeightSearchCV(VotingFusionClassifier(members, voting="soft"), step=0.5, cv=3),
+    }[kind]
+    table = X.to_numpy(dtype=object) if as_array else X
+    where = "row 38 of column 0" if as_array else "row 38 (index label 38) of column 'a'"
+    for run in (lambda: model.fit(table, y),
+                lambda: evaluate(model, table, y, cv=KFold(3, shuffle=True, random_state=0), progress=False)):
+        with pytest.raises(ValueError, match=rf"^{re.escape(where)}: the clip is corrupt") as info:
+            run()
+        assert info.value.row_position == 38 and info.value.row_table_size == n
+
+
+def test_restating_a_row_touches_only_the_row_named():
+    from mmlearn._tables import mark_row, restate_row
+
+    exc = ValueError("row 0 of column 'a': audio has 3 non-finite value(s), the first at position 0.")
+    mark_row(exc, 0, 4)
+    restate_row(exc, np.array([9, 11, 12, 14]), 20)
+    assert str(exc) == "row 9 of column 'a': audio has 3 non-finite value(s), the first at position 0."
+    exc = ValueError("Fusion: row 'x' (position 2) has every modality missing: row 2 ...")
+    mark_row(exc, 2, 3, "x")
+    restate_row(exc, np.array([4, 5, 7]), 8)
+    assert str(exc) == "Fusion: row 'x' (position 7) has every modality missing: row 2 ..."
+    assert (exc.row_position, exc.row_table_size, exc.row_label) == (7, 8, "x")
+    restate_row(exc, np.array([1, 2]), 3)  # a subset of another size: not the table it names
+    assert exc.row_position == 7
+    plain = ValueError("row 1 is bad")
+    restate_row(plain, np.array([5, 6]), 9)  # not marked: left alone
+    assert str(plain) == "row 1 is bad"
 
 
 class _BadRowClassifier(LogisticRegression):

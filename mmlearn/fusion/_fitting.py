@@ -15,6 +15,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import has_fit_parameter
 
 from .._caching import estimator_key, fingerprint, hash_parts
+from .._tables import restate_row
 from ..backend import get_namespace, resolve_device
 
 
@@ -120,15 +121,22 @@ def device_input(est: Any, X: Any) -> Any:
 class FitTask:
     """One member to fit on one set of rows, with its cache key (None: not cacheable)."""
 
-    __slots__ = ("name", "estimator", "X", "y", "params", "key", "where")
+    __slots__ = ("name", "estimator", "X", "y", "params", "key", "where", "rows")
 
-    def __init__(self, name: str, estimator: Any, X: Any, y: Any, params: dict, key: str | None, where: str):
+    def __init__(self, name: str, estimator: Any, X: Any, y: Any, params: dict, key: str | None, where: str,
+                 rows: tuple[np.ndarray, int] | None = None):
         self.name, self.estimator, self.X, self.y = name, estimator, X, y
-        self.params, self.key, self.where = params, key, where
+        self.params, self.key, self.where, self.rows = params, key, where, rows
 
 
-def make_task(name: str, est: Any, X: Any, y: Any, params: dict, data_key: str | None, where: str = "") -> FitTask:
-    """Clone ``est``, set its device, and key it by params + data + metadata."""
+def make_task(name: str, est: Any, X: Any, y: Any, params: dict, data_key: str | None, where: str = "",
+              rows: tuple[np.ndarray, int] | None = None) -> FitTask:
+    """Clone ``est``, set its device, and key it by params + data + metadata.
+
+    ``rows``: ``(positions, n)`` when X is a subset (a cv fold's training
+    part) of a table of ``n`` rows; an error about one of its rows is
+    restated with the row's position in that table.
+    """
     est = apply_device(clone(est))
     key = None
     if data_key is not None:
@@ -138,7 +146,7 @@ def make_task(name: str, est: Any, X: Any, y: Any, params: dict, data_key: str |
                 key = hash_parts("member", mk, data_key, fingerprint(params) if params else None)
             except Exception:
                 key = None
-    return FitTask(name, est, X, y, params, key, where)
+    return FitTask(name, est, X, y, params, key, where, rows)
 
 
 def _fit_one(task: FitTask) -> tuple[Any, float]:
@@ -146,8 +154,9 @@ def _fit_one(task: FitTask) -> tuple[Any, float]:
     try:
         task.estimator.fit(device_input(task.estimator, task.X), task.y, **task.params)
     except Exception as exc:
-        if hasattr(exc, "add_note"):
-            exc.add_note(f"(while fitting fusion member {task.name!r}{task.where})")
+        if task.rows is not None:
+            restate_row(exc, *task.rows)
+        exc.add_note(f"(while fitting fusion member {task.name!r}{task.where})")
         raise
     return task.estimator, time.perf_counter() - start
 

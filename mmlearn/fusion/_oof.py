@@ -14,7 +14,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from .._caching import hash_parts
 from .._progress import progress_bar, progress_enabled
-from .._tables import label_text, n_rows, restrict_params, take_rows
+from .._tables import label_text, n_rows, restate_row, restrict_params, take_rows
 from ._fitting import fit_tasks, make_task
 from ._outputs import member_output
 
@@ -153,9 +153,8 @@ def fold_outputs(
         fold_key = None if data_key is None else hash_parts(data_key, "rows", train)
         X_tr, y_tr = take_rows(X, train), y[train]
         for nm, e in zip(names, ests):
-            tasks.append(
-                make_task(nm, e, X_tr, y_tr, restrict_params(routed[nm], train, n), fold_key, f" on cv fold {f}")
-            )
+            tasks.append(make_task(nm, e, X_tr, y_tr, restrict_params(routed[nm], train, n), fold_key,
+                                   f" on cv fold {f}", rows=(train, n)))
     if advance is None and progress_desc is not None and progress_enabled():
         with progress_bar(total=len(tasks), desc=progress_desc) as bar:
             fitted, times, n_fits = fit_tasks(tasks, cache, n_jobs, advance=bar.update)
@@ -170,10 +169,19 @@ def fold_outputs(
     for f, (_, test) in enumerate(splits):
         X_te = take_rows(X, test)
         for j in range(m):
-            jobs.append(delayed(member_output)(per_fold[f][j], X_te, methods[j], classes))
+            jobs.append(delayed(_test_output)(per_fold[f][j], X_te, methods[j], classes, test, n))
     res = Parallel(n_jobs=n_jobs)(jobs)
     outputs = [res[f * m : (f + 1) * m] for f in range(len(splits))]
     return full, outputs, fit_time, n_fits
+
+
+def _test_output(est: Any, X_te: Any, method: str, classes: Any, test: np.ndarray, n: int) -> tuple:
+    """``member_output`` on a fold's test part; an error about one of its rows names the row in X."""
+    try:
+        return member_output(est, X_te, method, classes)
+    except Exception as exc:
+        restate_row(exc, test, n)
+        raise
 
 
 def assemble_oof(outputs: list, splits: Sequence, n: int) -> tuple[list[np.ndarray], np.ndarray]:

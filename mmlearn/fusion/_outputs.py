@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.utils.parallel import Parallel, delayed
 
 from .._caching import fingerprint, hash_parts
-from .._tables import n_rows, rows_text, take_rows
+from .._tables import mark_row, n_rows, rows_text, take_rows
 from ..backend import to_host
 from ._fitting import device_input
 
@@ -270,4 +270,6 @@ def raise_for_uncovered(owner: Any, present: np.ndarray, names: Sequence[str], X
         )
         index = getattr(X, "index", None)
         exc.row_label = none[0] if index is None else index[none[0]]
+        if len(none) == 1:
+            mark_row(exc, none[0], present.shape[1], exc.row_label)
         raise exc
