@@ -124,3 +124,29 @@ def test_demo_and_accuracy_suite_share_one_model_definition():
     assert suite["stacking"].get_params()["audio__estimator__mfccfeatures__stats"] == ("mean", "std", "min", "max")
     demo_params = demo["stacking"].set_params(audio__estimator__mfccfeatures__stats=("mean", "std", "min", "max")).get_params()
     assert repr(demo_params) == repr(suite["stacking"].get_params())
+
+
+def test_write_result_writes_json_markdown_and_every_labelled_plot(tmp_path):
+    from mmlearn._bench import write_result
+
+    result = {"accuracy": {"clean: a": 0.5, "noisy: a": 0.25}, "recall_at_1": {"cca": 0.8}, "markdown": "# title"}
+    labels = {"recall_at_1": {"title": "Retrieval", "label": "recall@1 (higher is better)"}}
+    files = write_result(result, tmp_path / "out" / "run.json", labels=labels)
+    assert [f.name for f in files] == ["run.json", "run.md", "run_accuracy.png", "run_recall_at_1.png"]
+    assert json.loads(files[0].read_text()) == result
+    assert files[1].read_text() == "# title\n"
+    assert all(f.stat().st_size > 1000 for f in files[2:])
+
+
+@pytest.mark.parametrize("script", ["sound", "augment", "crossmodal", "pretrained"])
+def test_standalone_scripts_share_the_suites_command_line(script, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "2000")
+    path = REPO / "benchmarks" / f"bench_{script}.py"
+    monkeypatch.setattr(sys, "argv", [str(path), "--help"])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(path), run_name="__main__")
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    assert "--quick" in help_text
+    assert f"(default: {REPO / 'benchmarks' / 'results' / f'cpu-{script}.json'})" in help_text
+    assert ("--data-dir" in help_text) == (script != "crossmodal")  # crossmodal: embedded data only

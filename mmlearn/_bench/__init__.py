@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["SUITES", "SMOKE_NOTE", "data_absent", "load_suite", "resolve_data_dir", "suite_parser"]
+__all__ = ["SUITES", "SMOKE_NOTE", "data_absent", "load_suite", "resolve_data_dir", "suite_parser", "write_result"]
 
 #: suite name -> one line on what it measures (``mmlearn bench --help``)
 SUITES = {
@@ -68,18 +69,54 @@ def data_absent(what: str, where: str | os.PathLike) -> dict:
 
 
 def suite_parser(
-    doc: str, *, quick: str, data: str, default_data_dir: str | os.PathLike | None = None
+    doc: str,
+    *,
+    quick: str,
+    data: str | None,
+    default_data_dir: str | os.PathLike | None = None,
+    default_json: str | os.PathLike | None = None,
 ) -> argparse.ArgumentParser:
     """A suite's command line: ``--quick`` (help ``quick``), ``--json`` and ``--data-dir`` (for ``data``).
 
     ``--data-dir`` defaults to :func:`resolve_data_dir` with ``default_data_dir``
-    as the fallback, and its help shows that folder and where it came from.
+    as the fallback, and its help shows that folder and where it came from;
+    ``data=None``: no ``--data-dir`` (embedded data only). ``default_json``:
+    where ``--json`` writes unless told (default: nowhere).
     """
-    default = resolve_data_dir(None, fallback=default_data_dir)
-    source = "$MMLEARN_DATA_DIR" if os.environ.get("MMLEARN_DATA_DIR") else "set $MMLEARN_DATA_DIR to change it"
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=quick)
-    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    parser.add_argument("--data-dir", default=str(default),
-                        help=f"folder holding {data} (default: {default}; {source})".replace("%", "%%"))
+    where = f" (default: {default_json})" if default_json is not None else ""
+    parser.add_argument("--json", metavar="PATH", default=default_json, help=_escape(f"write the results as JSON{where}"))
+    if data is not None:
+        default = resolve_data_dir(None, fallback=default_data_dir)
+        source = "$MMLEARN_DATA_DIR" if os.environ.get("MMLEARN_DATA_DIR") else "set $MMLEARN_DATA_DIR to change it"
+        parser.add_argument("--data-dir", default=str(default),
+                            help=_escape(f"folder holding {data} (default: {default}; {source})"))
     return parser
+
+
+def _escape(help_text: str) -> str:
+    """``help_text`` for argparse, which %-formats help (a path may hold a %)."""
+    return help_text.replace("%", "%%")
+
+
+def write_result(
+    result: dict, path: str | os.PathLike, *, labels: dict | None = None, quick: bool = False
+) -> list[Path]:
+    """Write ``result`` as JSON to ``path``, its ``"markdown"`` beside it (``.md``) and its plots.
+
+    The plots are :func:`~mmlearn._bench._plots.plot_suite`'s, named
+    ``<stem>_<key>.png`` (``labels``: the suite's ``PLOTS``; ``quick``
+    marks them as a smoke run). Returns the files written.
+    """
+    from ._plots import plot_suite
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    written = [path]
+    if result.get("markdown"):
+        written.append(path.with_suffix(".md"))
+        written[-1].write_text(result["markdown"] + "\n")
+    plots = plot_suite(path.stem, result, path.parent, labels=labels, quick=quick)
+    return written + [path.parent / name for name in plots]
