@@ -95,13 +95,20 @@ def test_data_dir_help_shows_the_resolved_default(empty_data_dir, monkeypatch, c
     assert f"(default: {expected}; set $MMLEARN_DATA_DIR to change it)" in parser.format_help()
 
 
-@pytest.mark.parametrize("suite", ["audio", "image", "text", "accuracy"])
+def _script_help(name, monkeypatch, capsys):
+    """``python benchmarks/bench_<name>.py --help``: its output (the exit status checked)."""
+    monkeypatch.setenv("COLUMNS", "2000")
+    path = REPO / "benchmarks" / f"bench_{name}.py"
+    monkeypatch.setattr(sys, "argv", [str(path), "--help"])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(path), run_name="__main__")
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("suite", ["audio", "image", "text", "accuracy", "sound", "augment", "pretrained"])
 def test_benchmark_script_help_follows_the_variable(suite, empty_data_dir, monkeypatch, capsys):
-    script = REPO / "benchmarks" / f"bench_{suite}.py"
-    monkeypatch.setattr(sys, "argv", [str(script), "--help"])
-    with pytest.raises(SystemExit):
-        runpy.run_path(str(script), run_name="__main__")
-    help_text = capsys.readouterr().out
+    help_text = _script_help(suite, monkeypatch, capsys)
     assert f"(default: {empty_data_dir}; $MMLEARN_DATA_DIR)" in help_text
     assert "../shared/data)" not in help_text
 
@@ -140,13 +147,7 @@ def test_write_result_writes_json_markdown_and_every_labelled_plot(tmp_path):
 
 @pytest.mark.parametrize("script", ["sound", "augment", "crossmodal", "pretrained"])
 def test_standalone_scripts_share_the_suites_command_line(script, monkeypatch, capsys):
-    monkeypatch.setenv("COLUMNS", "2000")
-    path = REPO / "benchmarks" / f"bench_{script}.py"
-    monkeypatch.setattr(sys, "argv", [str(path), "--help"])
-    with pytest.raises(SystemExit) as exit_info:
-        runpy.run_path(str(path), run_name="__main__")
-    assert exit_info.value.code == 0
-    help_text = capsys.readouterr().out
+    help_text = _script_help(script, monkeypatch, capsys)
     assert "--quick" in help_text
     assert f"(default: {REPO / 'benchmarks' / 'results' / f'cpu-{script}.json'})" in help_text
     assert ("--data-dir" in help_text) == (script != "crossmodal")  # crossmodal: embedded data only
