@@ -15,19 +15,24 @@ in AugmentedEstimator(AudioAugmenter(snr_db=(0, 20), gain_db=6,
 time_shift=0.1), n_augment=N). The test rows are never augmented; noise is
 added to them once, the same for both models.
 
-Run::
+Run (``--help`` for the options; ``--quick``: MNIST 1,000 train / 500
+test images, every fifth FSDD clip)::
 
-    python benchmarks/bench_augment.py [--data-dir ../shared/data] [--n-augment 2]
+    python benchmarks/bench_augment.py [--data-dir ../shared/data] [--n-augment 2] [--quick]
+
+The results go to ``--json`` (default ``benchmarks/results/cpu-augment.json``),
+with the markdown (``.md``) and the plot (``_accuracy.png``) beside it.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from mmlearn._bench import suite_parser, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = ROOT / ".." / "shared" / "data"
@@ -41,7 +46,7 @@ def _lr():
     return LogisticRegression(C=0.1, max_iter=3000)
 
 
-def bench_mnist(data_dir, n_augment):
+def bench_mnist(data_dir, n_augment, quick=False):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -51,7 +56,8 @@ def bench_mnist(data_dir, n_augment):
 
     data = load_mnist(data_dir)
     X, y = data.images, data.target
-    Xtr, ytr, Xte, yte = X[:8000], y[:8000], X[8000:], y[8000:]
+    n_train, n_test = (1000, 500) if quick else (8000, 2000)
+    Xtr, ytr, Xte, yte = X[:n_train], y[:n_train], X[-n_test:], y[-n_test:]
 
     from sklearn.svm import SVC
 
@@ -87,7 +93,7 @@ def _add_noise(clips, snr_db, seed):
     return out
 
 
-def bench_fsdd(data_dir, n_augment):
+def bench_fsdd(data_dir, n_augment, quick=False):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -96,6 +102,8 @@ def bench_fsdd(data_dir, n_augment):
     from mmlearn.features import MFCCFeatures
 
     frame = load_fsdd(data_dir).frame
+    if quick:
+        frame = frame.iloc[::5].reset_index(drop=True)
     test = (frame["split"] == "test").to_numpy()
     audio = list(frame["audio"])
     tr = [a for a, t in zip(audio, test) if not t]
@@ -125,59 +133,65 @@ def bench_fsdd(data_dir, n_augment):
     return out
 
 
-def _write(res, stem):
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{stem}.json").write_text(json.dumps(res, indent=2) + "\n")
+PLOTS = {
+    "accuracy": {
+        "title": "Training-only augmentation: test accuracy without and with augmented copies",
+        "label": "test accuracy (higher is better)",
+        "groups": {"none": "no augmentation"},
+    },
+}
+
+
+def markdown(res):
+    """The results as markdown: MNIST, then FSDD per noise level."""
     lines = ["# Training-only augmentation", "", f"Command: `{res['command']}`", "",
-             "## MNIST 8k/2k (HOG features)", "",
+             f"## MNIST {res['mnist_split']} (HOG features)", "",
              "| model | test accuracy | fit time |", "| --- | --- | --- |"]
     for name, r in res["mnist"].items():
         lines.append(f"| {name} | {r['accuracy']:.4f} | {r['fit_s']:.0f} s |")
-    conds = [c for c in next(iter(res["fsdd"].values())) if c != "fit_s"]
+    conds = _conditions(res)
     lines += ["", "## FSDD official split, noisy test clips (MFCC + LogisticRegression)", "",
               "| model | " + " | ".join(conds) + " |", "|" + " --- |" * (len(conds) + 1)]
     for name, r in res["fsdd"].items():
         lines.append(f"| {name} | " + " | ".join(f"{r[c]:.3f}" for c in conds) + " |")
-    Path(f"{stem}.md").write_text("\n".join(lines) + "\n")
-    try:
-        import matplotlib
+    return "\n".join(lines)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    names = list(res["mnist"])
-    bars = ax1.barh(range(len(names)), [res["mnist"][n]["accuracy"] for n in names],
-                    color=["tab:gray", "tab:blue"] * (len(names) // 2))
-    ax1.bar_label(bars, fmt="%.4f", fontsize=7)
-    ax1.set_yticks(range(len(names)), names, fontsize=6)
-    lo = min(res["mnist"][n]["accuracy"] for n in names)
-    ax1.set_xlim(lo - 0.03, 1.0)
-    ax1.set_title("MNIST 8k/2k, HOG", fontsize=9)
-    for name, r in res["fsdd"].items():
-        ax2.plot(conds, [r[c] for c in conds], marker="o", label=name)
-    ax2.set_ylabel("test accuracy")
-    ax2.set_title("FSDD, noise added to test clips", fontsize=9)
-    ax2.legend(fontsize=7)
-    ax2.tick_params(axis="x", labelsize=7)
-    fig.tight_layout()
-    fig.savefig(f"{stem}.png", dpi=110)
+
+def _conditions(res):
+    return [c for c in next(iter(res["fsdd"].values())) if c != "fit_s"]
+
+
+def accuracy(res, n_augment):
+    """Every test accuracy by "none: task" / "augmented: task", the two side by side."""
+    out = {}
+    for name, r in res["mnist"].items():
+        clf = name.rsplit(", ", 1)[0]
+        group = "none" if "no augmentation" in name else f"+ {n_augment} augmented copies"
+        out[f"{group}: MNIST, {clf}"] = r["accuracy"]
+    for cond in _conditions(res):
+        for name, r in res["fsdd"].items():
+            group = "none" if "no augmentation" in name else f"+ {n_augment} augmented copies"
+            out[f"{group}: FSDD {cond}, MFCC + LR"] = r[cond]
+    return out
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
-    p.add_argument("--n-augment", type=int, default=2)
-    p.add_argument("--out", default=str(RESULTS / "cpu-augment"))
+    p = suite_parser(__doc__, quick="MNIST 1,000 / 500 images, every fifth FSDD clip", data="mnist/ and fsdd/",
+                     default_data_dir=DEFAULT_DATA_DIR, default_json=RESULTS / "cpu-augment.json")
+    p.add_argument("--n-augment", type=int, default=2, help="augmented copies per training row (default 2)")
     args = p.parse_args(argv)
     res = {"command": "python benchmarks/bench_augment.py"
-           + (f" --n-augment {args.n_augment}" if args.n_augment != 2 else ""),
-           "fsdd": bench_fsdd(args.data_dir, args.n_augment),
-           "mnist": bench_mnist(args.data_dir, args.n_augment)}
-    _write(res, Path(args.out))
-    print(Path(f"{args.out}.md").read_text())
+           + (f" --n-augment {args.n_augment}" if args.n_augment != 2 else "") + (" --quick" if args.quick else ""),
+           "quick": args.quick,
+           "mnist_split": "1k/500" if args.quick else "8k/2k",
+           "fsdd": bench_fsdd(args.data_dir, args.n_augment, args.quick),
+           "mnist": bench_mnist(args.data_dir, args.n_augment, args.quick)}
+    res["accuracy"] = accuracy(res, args.n_augment)
+    res["markdown"] = markdown(res)
+    write_result(res, args.json, labels=PLOTS, quick=args.quick)
+    print(res["markdown"])
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -25,20 +25,25 @@ audio. Compared, all with LogisticRegression:
   "features"), missing audio features predicted from the image;
 - complete audio (no row missing), early fusion: the ceiling.
 
-Run::
+Run (``--help`` for the options; ``--quick``: one missing-audio draw)::
 
-    python benchmarks/bench_crossmodal.py [--seeds 3]
+    python benchmarks/bench_crossmodal.py [--seeds 3] [--quick]
+
+The results go to ``--json`` (default ``benchmarks/results/cpu-crossmodal.json``),
+with the markdown (``.md``) and plots (``_recall_at_1.png``, ``_accuracy.png``)
+beside it.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import sys
 import time
 from math import comb
 from pathlib import Path
 
 import numpy as np
+
+from mmlearn._bench import suite_parser, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -152,11 +157,24 @@ def missing_modality(X_train, y_train, X_test, y_test, seed, n_components):
     return out
 
 
+PLOTS = {
+    "recall_at_1": {
+        "title": "AV digits retrieval, test images <-> test recordings: recall@1 (top item has the query's digit)",
+        "label": "recall@1 (higher is better)",
+    },
+    "accuracy": {
+        "title": "AV digits test accuracy with 50 % of the audio missing (train and test), mean of the draws",
+        "label": "test accuracy (higher is better)",
+    },
+}
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, default=3, help="missing-audio draws")
-    p.add_argument("--out", default=str(RESULTS / "cpu-crossmodal"))
+    p = suite_parser(__doc__, quick="one missing-audio draw", data=None,
+                     default_json=RESULTS / "cpu-crossmodal.json")
+    p.add_argument("--seeds", type=int, default=3, help="missing-audio draws (default 3)")
     args = p.parse_args(argv)
+    seeds = 1 if args.quick else args.seeds
 
     from mmlearn.datasets import load_av_digits
 
@@ -169,8 +187,8 @@ def main(argv=None):
 
     t0 = time.perf_counter()
     res = {"command": "python benchmarks/bench_crossmodal.py"
-           + (f" --seeds {args.seeds}" if args.seeds != 3 else ""),
-           "n_train": int(train.sum()), "n_test": int((~train).sum()), "retrieval": {}}
+           + (" --quick" if args.quick else f" --seeds {seeds}" if seeds != 3 else ""),
+           "quick": args.quick, "n_train": int(train.sum()), "n_test": int((~train).sum()), "retrieval": {}}
     for method, n_comp in (("cca", 9), ("cca", 20), ("pls", 9)):
         res["retrieval"][f"{method}, {n_comp} components"] = retrieval(
             X_train, X_test, y_test, method, n_comp)
@@ -180,20 +198,24 @@ def main(argv=None):
         base[f"recall@{k}"], base[f"precision@{k}"] = r, pr
     res["retrieval"]["random ranking (expected)"] = {"image->audio": base, "audio->image": base}
     runs = [missing_modality(X_train, y_train, X_test, y_test, seed, 9)
-            for seed in range(args.seeds)]
+            for seed in range(seeds)]
     res["missing_audio_50pct"] = {
         name: {"mean": float(np.mean([r[name] for r in runs])),
                "per_seed": [r[name] for r in runs]}
         for name in runs[0]
     }
     res["seconds"] = time.perf_counter() - t0
-    _write(res, Path(args.out))
-    print(Path(f"{args.out}.md").read_text())
+    res["accuracy"] = {name: r["mean"] for name, r in res["missing_audio_50pct"].items()}
+    res["recall_at_1"] = {f"{d}: {name}": r[d]["recall@1"] for d in ("image->audio", "audio->image")
+                          for name, r in res["retrieval"].items()}
+    res["markdown"] = markdown(res)
+    write_result(res, args.json, labels=PLOTS, quick=args.quick)
+    print(res["markdown"])
+    return 0
 
 
-def _write(res, stem):
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{stem}.json").write_text(json.dumps(res, indent=2) + "\n")
+def markdown(res):
+    """The results as markdown: retrieval per map and direction, then accuracy with audio missing."""
     lines = ["# CrossModalMap on AV digits (embedded, official split)", "",
              f"Command: `{res['command']}` ({res['n_train']} train / {res['n_test']} test rows)",
              "", "## Retrieval, test images <-> test recordings (class-level match)", "",
@@ -209,33 +231,8 @@ def _write(res, stem):
     for name, r in res["missing_audio_50pct"].items():
         lines.append(f"| {name} | {r['mean']:.3f} | "
                      + ", ".join(f"{v:.3f}" for v in r["per_seed"]) + " |")
-    Path(f"{stem}.md").write_text("\n".join(lines) + "\n")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, r in res["retrieval"].items():
-        m = r["image->audio"]
-        ax1.plot(KS, [m[f"recall@{k}"] for k in KS], marker="o",
-                 linestyle="--" if name.startswith("random") else "-", label=name)
-    ax1.set_xlabel("k")
-    ax1.set_ylabel("recall@k (image -> audio)")
-    ax1.set_title("Retrieval on AV-digits test rows", fontsize=9)
-    ax1.legend(fontsize=7)
-    names = list(res["missing_audio_50pct"])
-    vals = [res["missing_audio_50pct"][n]["mean"] for n in names]
-    bars = ax2.barh(names, vals, color="tab:blue")
-    ax2.bar_label(bars, fmt="%.3f", fontsize=7)
-    ax2.set_xlim(min(vals) - 0.05, 1.0)
-    ax2.set_title("Accuracy, 50 % of audio missing", fontsize=9)
-    ax2.tick_params(axis="y", labelsize=7)
-    fig.tight_layout()
-    fig.savefig(f"{stem}.png", dpi=110)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

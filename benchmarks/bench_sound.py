@@ -22,24 +22,32 @@ Not shown: an environmental-sound task (ESC-50, UrbanSound8K). No such data
 set is on this machine, none can be downloaded at run time, and no registry
 package ships one (see docs/guide/sound.rst).
 
-Run::
+Run (``--help`` for the options; ``--quick``: 20 clips, one timing, every
+fifth FSDD clip)::
 
-    python benchmarks/bench_sound.py [--data-dir ../shared/data] [--quick]
+    python benchmarks/bench_sound.py [--data-dir ../shared/data] [--quick] [--json PATH]
+
+The results go to ``--json`` (default ``benchmarks/results/cpu-sound.json``),
+with the markdown (``.md``) and plots (``_speedups.png``, ``_accuracy.png``)
+beside it.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from mmlearn._bench import suite_parser, write_result
+from mmlearn._bench._timing import best_time
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = ROOT / ".." / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
+FEATURE_SETS = ("MFCC", "Spectral", "MFCC + Spectral")
 
 FSDD = dict(sr=8000, n_fft=256, hop_length=80)
 MFCC_PARAMS = dict(**FSDD, n_mfcc=20, n_mels=40)
@@ -66,15 +74,6 @@ def _librosa_loop(clips, sr):
     return np.asarray(rows, dtype=np.float32)
 
 
-def _best(fn, repeats):
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def bench_speed(n_clips, repeats):
     from mmlearn.features import SpectralFeatures
 
@@ -89,8 +88,8 @@ def bench_speed(n_clips, repeats):
     est = SpectralFeatures(sr=sr)
     est.fit_transform(clips[:2])  # warm-up: filter banks, FFT plans
     _librosa_loop(clips[:2], sr)
-    t_ours, ours = _best(lambda: est.fit_transform(clips), repeats)
-    t_ref, ref = _best(lambda: _librosa_loop(clips, sr), repeats)
+    t_ours, ours = best_time(lambda: est.fit_transform(clips), repeats)
+    t_ref, ref = best_time(lambda: _librosa_loop(clips, sr), repeats)
     # same column order? both are descriptor -> stat -> value
     rel = float(np.max(np.abs(ours - ref) / np.maximum(np.abs(ref).max(axis=0), 1e-6)))
     return {
@@ -126,7 +125,7 @@ def bench_fsdd(data_dir, quick):
     X_mfcc = MFCCFeatures(**MFCC_PARAMS).fit_transform(audio)
     X_spec = SpectralFeatures(**SPECTRAL_PARAMS).fit_transform(audio)
     extract_s = time.perf_counter() - t0
-    sets = {"MFCC": X_mfcc, "Spectral": X_spec, "MFCC + Spectral": np.hstack([X_mfcc, X_spec])}
+    sets = dict(zip(FEATURE_SETS, (X_mfcc, X_spec, np.hstack([X_mfcc, X_spec]))))
 
     digit = frame["target"].to_numpy()
     speaker = frame["speaker"].to_numpy()
@@ -146,68 +145,62 @@ def bench_fsdd(data_dir, quick):
     return {"n_clips": len(audio), "extract_s": extract_s, "tasks": tasks}
 
 
-def _write(results, out_stem):
-    out_stem.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{out_stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+PLOTS = {
+    "speedups": {
+        "title": "Spectral descriptors (all 8, mean + std): SpectralFeatures vs a loop of the librosa functions",
+        "label": "speed-up: librosa loop time / SpectralFeatures time (x, higher is better)",
+        "reference": "librosa loop",
+    },
+    "accuracy": {
+        "title": "FSDD: MFCC vs spectral descriptors, StandardScaler + LogisticRegression",
+        "label": "test accuracy, mean over the folds (higher is better)",
+    },
+}
+
+
+def markdown(results):
+    """The results as markdown: speed, then accuracy per task and feature set."""
     lines = ["# SpectralFeatures benchmark", "", f"Command: `{results['command']}`", ""]
-    sp = results.get("speed")
-    if sp:
-        lines += [
-            "## Speed (all 8 descriptors, mean+std, 100 x 1 s @ 22.05 kHz)", "",
-            "| librosa loop | mmlearn (NumPy) | speed-up | max diff / column scale |",
-            "| --- | --- | --- | --- |",
-            f"| {sp['librosa_clips_per_s']:.0f} clips/s | {sp['mmlearn_clips_per_s']:.0f} clips/s "
-            f"| {sp['speedup']:.1f}x | {sp['max_rel_diff_per_column']:.1e} |", "",
-        ]
+    sp = results["speed"]
+    lines += [
+        f"## Speed (all 8 descriptors, mean+std, {sp['n_clips']} x 1 s @ 22.05 kHz)", "",
+        "| librosa loop | mmlearn (NumPy) | speed-up | max diff / column scale |",
+        "| --- | --- | --- | --- |",
+        f"| {sp['librosa_clips_per_s']:.0f} clips/s | {sp['mmlearn_clips_per_s']:.0f} clips/s "
+        f"| {sp['speedup']:.1f}x | {sp['max_rel_diff_per_column']:.1e} |", "",
+    ]
     fs = results["fsdd"]
     lines += [f"## FSDD ({fs['n_clips']} clips), LogisticRegression on standardised features", "",
-              "| task | MFCC | Spectral | MFCC + Spectral |", "| --- | --- | --- | --- |"]
+              "| task | " + " | ".join(FEATURE_SETS) + " |", "| --- | --- | --- | --- |"]
     for task, r in fs["tasks"].items():
-        cells = " | ".join(f"{r[k]['mean']:.3f} ({r[k]['n_features']} f.)"
-                           for k in ("MFCC", "Spectral", "MFCC + Spectral"))
+        cells = " | ".join(f"{r[k]['mean']:.3f} ({r[k]['n_features']} f.)" for k in FEATURE_SETS)
         lines.append(f"| {task} | {cells} |")
     lines += ["", "Per-fold accuracies are in the JSON file. No environmental-sound task "
               "(ESC-50, UrbanSound8K) could be run: no such data is available offline."]
-    Path(f"{out_stem}.md").write_text("\n".join(lines) + "\n")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    names = ("MFCC", "Spectral", "MFCC + Spectral")
-    width = 0.25
-    for j, name in enumerate(names):
-        vals = [r[name]["mean"] for r in fs["tasks"].values()]
-        bars = ax.bar(np.arange(len(vals)) + (j - 1) * width, vals, width, label=name)
-        ax.bar_label(bars, fmt="%.3f", fontsize=7)
-    ax.set_xticks(np.arange(len(fs["tasks"])), list(fs["tasks"]), fontsize=8)
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title("FSDD: MFCC vs spectral descriptors (LogisticRegression)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(f"{out_stem}.png", dpi=110)
+    return "\n".join(lines)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR))
-    p.add_argument("--quick", action="store_true", help="fewer clips, one repeat")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--out", default=str(RESULTS / "cpu-sound"), help="output path stem")
+    p = suite_parser(__doc__, quick="20 clips, one timing, every fifth FSDD clip", data="fsdd/",
+                     default_data_dir=DEFAULT_DATA_DIR, default_json=RESULTS / "cpu-sound.json")
+    p.add_argument("--repeats", type=int, default=3, help="timing repeats, best kept (default 3)")
     args = p.parse_args(argv)
     results = {
         "command": "python benchmarks/bench_sound.py" + (" --quick" if args.quick else ""),
         "machine": platform.processor() or platform.machine(),
+        "quick": args.quick,
         "speed": bench_speed(20 if args.quick else 100, 1 if args.quick else args.repeats),
         "fsdd": bench_fsdd(args.data_dir, args.quick),
     }
-    _write(results, Path(args.out))
-    print(Path(f"{args.out}.md").read_text())
+    results["speedups"] = {"SpectralFeatures, CPU": results["speed"]["speedup"]}
+    results["accuracy"] = {
+        f"{task}: {name}": r[name]["mean"] for task, r in results["fsdd"]["tasks"].items() for name in FEATURE_SETS
+    }
+    results["markdown"] = markdown(results)
+    write_result(results, args.json, labels=PLOTS, quick=args.quick)
+    print(results["markdown"])
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,8 +3,9 @@
 The suite lives in the package (``mmlearn._bench.text``, also run by
 ``mmlearn bench --suite text``); this script is its command line in a
 source checkout, reading the real datasets from ``../shared/data`` beside
-the checkout unless ``--data-dir`` says otherwise. ``--help`` lists the
-options; the module's docstring says what is measured and how.
+the checkout unless ``--data-dir`` or ``$MMLEARN_DATA_DIR`` says otherwise
+(``--help`` shows the folder it will read). ``--help`` lists the options;
+the module's docstring says what is measured and how.
 """
 
 import sys

@@ -13,46 +13,16 @@ __all__ = ["main"]
 
 
 def _demo_models(memo) -> dict:
-    """The demo's models: each modality alone, early fusion and three late fusions."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    """The demo's models: each modality alone, early fusion and three late fusions.
 
-    from .compose import make_early_fusion, make_modality_pipeline
-    from .features import HOGFeatures, MFCCFeatures
-    from .fusion import (
-        EnsembleSelectionClassifier,
-        FusionWeightSearchCV,
-        StackingFusionClassifier,
-        VotingFusionClassifier,
-    )
+    The accuracy suite's models (one definition, ``mmlearn._bench._av_models``)
+    with MFCC mean and std only, less equal-weight voting.
+    """
+    from ._bench._av_models import av_digits_models
 
-    def mfcc():
-        return MFCCFeatures(sr=8000, n_fft=512, hop_length=128, n_mels=40, deltas=1, memory=memo)
-
-    def hog():
-        return HOGFeatures(pixels_per_cell=(7, 7), cells_per_block=(2, 2), memory=memo)
-
-    def members():
-        return [
-            ("audio", make_modality_pipeline("audio", mfcc(), StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))),
-            ("image", make_modality_pipeline("image", hog(), StandardScaler(), LogisticRegression(C=0.05, max_iter=2000))),
-        ]
-
-    audio, image = (m for _, m in members())
-    early = make_early_fusion(
-        (make_pipeline(mfcc(), StandardScaler()), "audio"),
-        (make_pipeline(hog(), StandardScaler()), "image"),
-        final_estimator=LogisticRegression(C=0.05, max_iter=2000),
-    )
-    return {
-        "audio only (MFCC)": audio,
-        "image only (HOG)": image,
-        "early fusion": early,
-        "voting, searched weights": FusionWeightSearchCV(VotingFusionClassifier(members()), step=0.1, cv=5),
-        "stacking": StackingFusionClassifier(members(), LogisticRegression(max_iter=2000), cv=5),
-        "ensemble selection": EnsembleSelectionClassifier(members(), n_iter=30, cv=5, random_state=0),
-    }
+    models = av_digits_models(memo)
+    names = {"voting (searched weights)": "voting, searched weights", "voting (equal weights)": None}
+    return {names.get(k, k): m for k, m in models.items() if names.get(k, k) is not None}
 
 
 def _with_missing(X, *, fraction: float = 0.3, seed: int = 0):

@@ -17,7 +17,9 @@ def plot_suite(
 
     ``labels`` is the suite's ``PLOTS``: per key a ``title``, an axis
     ``label``, for speed-ups the ``reference`` the ratios are against, and
-    ``groups``: legend text for a name's ``"group: "`` prefix. ``quick``
+    ``groups``: legend text for a name's ``"group: "`` prefix. Any other
+    key of ``labels`` names one more mapping of fractions in [0, 1] (say,
+    retrieval recall), drawn as accuracy is. ``quick``
     marks every plot as a smoke run; ``subtitle`` (say, which recorded run)
     goes under the title otherwise.
     Returns the file names written to ``out_dir`` (none without matplotlib).
@@ -30,7 +32,7 @@ def plot_suite(
     except ImportError:
         return []
     files = []
-    for key in ("speedups", "accuracy"):
+    for key in dict.fromkeys(["speedups", "accuracy", *(labels or {})]):
         data = result.get(key)
         if not isinstance(data, dict) or not data:
             continue
@@ -58,7 +60,7 @@ def plot_suite(
         else:
             ax.bar_label(rects, labels=[f"{v:.3f}" for v in values], padding=3, fontsize=8)
             ax.set_xlim(0, 1.12)
-            xlabel = meta.get("label", "accuracy (higher is better)")
+            xlabel = meta.get("label", f"{key} (higher is better)")
         ax.set_xlabel(xlabel)
         if any(group_names):
             from matplotlib.patches import Patch
@@ -72,7 +74,7 @@ def plot_suite(
             fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
         fig.suptitle("\n".join(textwrap.wrap(title, 90)), fontsize=10)
         if quick:
-            smoke = "SMOKE RUN (--quick): tiny sizes, embedded or synthetic data; NOT the benchmark figures"
+            smoke = "SMOKE RUN (--quick): tiny sizes or data subsets; NOT the benchmark figures"
             ax.set_title("\n".join(textwrap.wrap(smoke, 60)), color="#b00000", fontsize=8.5, fontweight="bold")
         elif subtitle:
             ax.set_title("\n".join(textwrap.wrap(subtitle, 70)), color="#444444", fontsize=8.5)

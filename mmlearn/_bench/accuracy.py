@@ -26,7 +26,6 @@ source checkout::
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -34,28 +33,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from ..compose import make_early_fusion, make_modality_pipeline
 from ..datasets import load_av_digits
-from ..features import FeatureMemo, HOGFeatures, MFCCFeatures
-from ..fusion import (
-    EnsembleSelectionClassifier,
-    FusionWeightSearchCV,
-    StackingFusionClassifier,
-    VotingFusionClassifier,
-)
-from . import resolve_data_dir
+from ..features import FeatureMemo
+from . import resolve_data_dir, suite_parser
+from ._av_models import av_digits_models
 
 SNR_DB = -6.0
 IMAGE_ENERGY_REMOVED = 0.75
 
 
-def degrade(X: pd.DataFrame, train: np.ndarray, *, seed: int = 0) -> pd.DataFrame:
-    """Return a copy of X with AV-MNIST-style degraded images and noisy audio."""
+def degrade(X: pd.DataFrame, train: np.ndarray, *, seed: int = 0) -> tuple[pd.DataFrame, int]:
+    """A copy of X with AV-MNIST-style degraded images and noisy audio, and the number of image components removed."""
     images = np.stack(X["image"].to_list()).astype(np.float64)
     flat = images.reshape(len(images), -1)
     mean = flat[train].mean(axis=0)
@@ -78,37 +68,6 @@ def degrade(X: pd.DataFrame, train: np.ndarray, *, seed: int = 0) -> pd.DataFram
     ), k
 
 
-def _models(memo: FeatureMemo) -> dict:
-    def mfcc():
-        return MFCCFeatures(sr=8000, n_fft=512, hop_length=128, n_mels=40, n_mfcc=20, deltas=1,
-                            stats=("mean", "std", "min", "max"), memory=memo)
-
-    def hog():
-        return HOGFeatures(pixels_per_cell=(7, 7), cells_per_block=(2, 2), memory=memo)
-
-    def audio():
-        return make_modality_pipeline("audio", mfcc(), StandardScaler(), LogisticRegression(C=0.5, max_iter=3000))
-
-    def image():
-        return make_modality_pipeline("image", hog(), StandardScaler(), LogisticRegression(C=0.05, max_iter=3000))
-
-    members = lambda: [("audio", audio()), ("image", image())]  # noqa: E731
-    early = make_early_fusion(
-        (make_pipeline(mfcc(), StandardScaler()), "audio"),
-        (make_pipeline(hog(), StandardScaler()), "image"),
-        final_estimator=LogisticRegression(C=0.05, max_iter=3000),
-    )
-    return {
-        "audio only (MFCC)": audio(),
-        "image only (HOG)": image(),
-        "early fusion": early,
-        "voting (equal weights)": VotingFusionClassifier(members()),
-        "voting (searched weights)": FusionWeightSearchCV(VotingFusionClassifier(members()), step=0.1, cv=5),
-        "stacking": StackingFusionClassifier(members(), LogisticRegression(max_iter=2000), cv=5),
-        "ensemble selection": EnsembleSelectionClassifier(members(), n_iter=30, cv=5, random_state=0),
-    }
-
-
 def av_digits(data_dir: Path | None, *, degraded: bool, quick: bool = False) -> dict:
     """Fit each model on the train rows; test accuracy per model."""
     use_full = data_dir is not None and (Path(data_dir) / "fsdd").is_dir()
@@ -126,7 +85,7 @@ def av_digits(data_dir: Path | None, *, degraded: bool, quick: bool = False) -> 
         info["snr_db"] = SNR_DB
     memo = FeatureMemo()
     acc = {}
-    for name, model in _models(memo).items():
+    for name, model in av_digits_models(memo, mfcc_stats=("mean", "std", "min", "max")).items():
         t0 = time.perf_counter()
         model.fit(X[train], y[train])
         acc[name] = float(np.mean(model.predict(X[~train]) == y[~train]))
@@ -155,14 +114,15 @@ def run(quick: bool = False, data_dir: str | None = None) -> dict:
     """Run every accuracy figure; returns JSON-ready results and a markdown table.
 
     ``quick`` uses a few embedded AV-digits rows and reads no real data.
+    Otherwise a data set absent from ``data_dir`` gets a note instead of
+    figures (AV digits: the embedded subset).
     """
-    data = resolve_data_dir(data_dir).resolve()
-    have = data.is_dir() and not quick
+    data = None if quick else resolve_data_dir(data_dir).resolve()
     results: dict = {}
     with threadpool_limits(limits=1, user_api="blas"):
-        results["av_clean"] = av_digits(data if have else None, degraded=False, quick=quick)
-        results["av_degraded"] = av_digits(data if have else None, degraded=True, quick=quick)
-        if have:
+        results["av_clean"] = av_digits(data, degraded=False, quick=quick)
+        results["av_degraded"] = av_digits(data, degraded=True, quick=quick)
+        if data is not None:
             from . import audio, image, text
 
             results["fsdd"] = audio.fsdd_accuracy(str(data))
@@ -181,11 +141,14 @@ def markdown(results: dict) -> str:
     for variant in ("av_clean", "av_degraded"):
         for model, acc in results[variant]["accuracy"].items():
             rows.append(f"| AV digits ({variant[3:]}) | {model} | {acc:.4f} | — |")
-    for task in ("fsdd", "mnist", "newsgroups"):
-        if task in results:
-            for model, acc in _flatten_acc(results[task]).items():
-                rows.append(f"| {task} | {model} | {acc:.4f} | {_reference(task, model)} |")
     notes = [f"- {v}: {json.dumps(results[v]['info'])}" for v in ("av_clean", "av_degraded")]
+    for task in ("fsdd", "mnist", "newsgroups"):
+        res = results.get(task)
+        if isinstance(res, dict) and res.get("note"):  # data set absent
+            notes.append(f"- {task}: {res['note']}")
+        elif res is not None:
+            for model, acc in _flatten_acc(res).items():
+                rows.append(f"| {task} | {model} | {acc:.4f} | {_reference(task, model)} |")
     return "\n".join(rows) + "\n\n" + "\n".join(notes)
 
 
@@ -214,14 +177,15 @@ def _flatten_acc(res) -> dict:
     return {k: float(v) for k, v in acc.items() if isinstance(v, (int, float))}
 
 
-def main(argv: list[str] | None = None, *, default_data_dir: str | os.PathLike | None = None) -> None:
+def main(argv: list[str] | None = None, *, default_data_dir: str | os.PathLike | None = None) -> int:
     """Command line of ``benchmarks/bench_accuracy.py``."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=default_data_dir, help="folder with fsdd/, mnist/, 20news-bydate/")
-    parser.add_argument("--quick", action="store_true", help="a tiny run that checks everything works")
-    parser.add_argument("--json", default=None, help="write the results to this JSON file")
+    parser = suite_parser(
+        __doc__, quick="a tiny run that checks everything works (embedded rows only)",
+        data="fsdd/, mnist/ and 20news-bydate/", default_data_dir=default_data_dir,
+    )
     args = parser.parse_args(argv)
     res = run(quick=args.quick, data_dir=args.data_dir)
     print(res["markdown"])
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=2, default=str))
+    return 0

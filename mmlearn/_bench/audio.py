@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import resolve_data_dir, suite_parser
+from . import data_absent, resolve_data_dir, suite_parser
 from ._timing import best_time as _best_time
 from ._timing import fmt as _fmt
 
@@ -137,7 +137,7 @@ def fsdd_accuracy(data_dir: str | os.PathLike | None = None, *, n_jobs: int | No
 
     fsdd = resolve_data_dir(data_dir) / "fsdd"
     if not (fsdd / "metadata.csv").is_file():
-        return {"accuracy": None, "note": f"FSDD not found under {fsdd}"}
+        return data_absent("FSDD", fsdd.parent)
     meta = pd.read_csv(fsdd / "metadata.csv")
     paths = [str(fsdd / p) for p in meta["path"]]
     y = meta["label"].to_numpy()
@@ -213,7 +213,7 @@ def markdown(result: dict) -> str:
     if fsdd:
         lines.append("")
         if fsdd["accuracy"] is None:
-            lines.append(f"FSDD: skipped ({fsdd['note']})")
+            lines.append(f"FSDD: {fsdd['note']}")
         else:
             lines.append(
                 f"FSDD official split: test accuracy {fsdd['accuracy']:.2%} "

@@ -33,7 +33,6 @@ source checkout::
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import time
@@ -41,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import resolve_data_dir, suite_parser
+from . import data_absent, resolve_data_dir, suite_parser
 from ._timing import best_time as _best_time
 from ._timing import fmt as _fmt
 
@@ -150,17 +149,6 @@ def conv_speed(quick: bool = False, repeats: int | None = None) -> dict:
     return out
 
 
-def load_mnist(data_dir: str | os.PathLike | None = None):
-    """The MNIST test set: (images uint8 (10000, 28, 28), labels), or None if absent."""
-    d = resolve_data_dir(data_dir) / "mnist"
-    images, labels = d / "t10k-images-idx3-ubyte.gz", d / "t10k-labels-idx1-ubyte.gz"
-    if not (images.is_file() and labels.is_file()):
-        return None
-    X = np.frombuffer(gzip.open(images).read(), np.uint8, offset=16).reshape(-1, 28, 28)
-    y = np.frombuffer(gzip.open(labels).read(), np.uint8, offset=8)
-    return X, y
-
-
 def mnist_accuracy(data_dir: str | os.PathLike | None = None, *, classifier: str = "ridge",
                    n_filters: int = CONV_PARAMS["n_filters"]) -> dict:
     """Test accuracy of HOG and ConvEmbedding features on a fixed MNIST split.
@@ -175,13 +163,14 @@ def mnist_accuracy(data_dir: str | os.PathLike | None = None, *, classifier: str
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
+    from ..datasets import load_mnist
     from ..features import ConvEmbedding, HOGFeatures
 
-    data = load_mnist(data_dir)
-    if data is None:
-        where = resolve_data_dir(data_dir) / "mnist"
-        return {"accuracy": None, "note": f"MNIST not found under {where}"}
-    X, y = data
+    data_dir = resolve_data_dir(data_dir)
+    try:
+        X, y = load_mnist(data_dir, return_X_y=True)
+    except FileNotFoundError:  # images or labels absent
+        return data_absent("MNIST", data_dir)
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, y, train_size=8000, test_size=2000, stratify=y, random_state=0
     )
@@ -282,7 +271,7 @@ def markdown(result: dict) -> str:
     if m:
         lines.append("")
         if not m.get("results"):
-            lines.append(f"MNIST: skipped ({m['note']})")
+            lines.append(f"MNIST: {m['note']}")
         else:
             lines += [
                 f"MNIST ({m['split']}; {m['model']}):",
