@@ -95,7 +95,6 @@ def test_numpy_bools_are_bools():
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.preprocessing import FunctionTransformer  # noqa: E402
 
 from mmlearn.compose import Modality  # noqa: E402
 from mmlearn.features import ConvEmbedding, HOGFeatures, PretrainedEmbedding, Word2VecEmbedding  # noqa: E402
