@@ -151,15 +151,48 @@ def test_pooled_rows_are_numpy_statistics_of_the_frames():
         np.testing.assert_allclose(X[i], want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 
 
-def test_batching_and_order_do_not_change_features():
-    clips = _clips(22050, seed=1)
-    est = SpectralFeatures(batch_size=2)
-    X = est.fit_transform(clips)
-    X_one = SpectralFeatures(batch_size=1).fit_transform(clips)
-    X_rev = SpectralFeatures(batch_size=64).fit_transform(clips[::-1])[::-1]
-    scale = np.abs(X).max(axis=1, keepdims=True)
-    assert np.all(np.abs(X - X_one) <= 1e-5 * scale)
-    assert np.all(np.abs(X - X_rev) <= 1e-5 * scale)
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(sr=22050),
+        dict(sr=16000, n_fft=512, hop_length=160, n_mels=40, n_bands=5,
+             stats=("mean", "std", "min", "max", "median", "skew", "kurtosis")),
+        dict(sr=8000, n_fft=401, hop_length=500, n_mels=20, n_bands=3, fmin=50.0, fmax=3500.0),
+    ],
+    ids=["librosa-defaults", "all-stats", "odd-nfft-hop>n_fft"],
+)
+def test_features_of_a_clip_do_not_depend_on_its_batch(params):
+    # bit for bit (the per-sample memo relies on it): alone, in one batch, in
+    # reversed order, in a subset, in other batch sizes, with threads
+    rng = np.random.default_rng(9)
+    sr = params["sr"]
+    t = np.arange(30000) / sr
+    clips = [
+        (rng.uniform(1e-3, 1) * np.sin(2 * np.pi * rng.uniform(100, sr / 6) * t[:n])
+         + 0.1 * rng.standard_normal(n)).astype(np.float32)
+        for n in rng.integers(1, 30000, 23)
+    ]
+    clips += [np.zeros(3000, np.float32), _clips(sr, seed=1)[-1]]  # silent, click
+    assert len({len(c) for c in clips}) > 20
+    X = SpectralFeatures(**params).transform(clips)
+    alone = np.vstack([SpectralFeatures(**params).transform([c]) for c in clips])
+    assert np.array_equal(X, alone)
+    rev = SpectralFeatures(**params, batch_size=4).transform(clips[::-1])
+    assert np.array_equal(rev, X[::-1])
+    subset = rng.permutation(len(clips))[:7]
+    sub = SpectralFeatures(**params, batch_size=3, n_jobs=2).transform([clips[i] for i in subset])
+    assert np.array_equal(sub, X[subset])
+
+
+def test_kernel_rows_do_not_depend_on_the_block_neighbours():
+    # the kernel itself, with blocks small enough that clips straddle them
+    rng = np.random.default_rng(3)
+    clips = [rng.standard_normal(n).astype(np.float32) for n in (5000, 700, 12000, 3100)]
+    kw = dict(sr=8000, n_fft=256, hop_length=64, n_mels=20, n_bands=3, block_bytes=1)
+    X = spectral_batch(signals=clips, **kw)
+    for i, c in enumerate(clips):
+        assert np.array_equal(spectral_batch(signals=[c], **kw)[0], X[i])
+        assert np.array_equal(spectral_batch(signals=[clips[3 - i], c], **kw)[1], X[i])
 
 
 def test_feature_names_match_columns_and_descriptor_subset():

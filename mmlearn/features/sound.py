@@ -126,7 +126,10 @@ class SpectralFeatures(_BatchFeatureExtractor):
     uses ``tuning=0``: librosa estimates each clip's tuning unless given,
     which makes one clip's chroma depend on a pitch tracker. The 80 dB
     floor of ``power_to_db`` (mel, contrast) is relative to each clip's own
-    peak, so the other clips of a batch never change a clip's features.
+    peak, and the frames of a batch go through the FFT and the matrix
+    products in blocks of one fixed shape, so a clip's row is the same bit
+    for bit whatever batch it is in, at whatever place (which the
+    per-sample memo relies on).
 
     **Edge cases.** A clip shorter than ``n_fft`` is zero-padded (librosa
     warns). A silent clip gives finite features: mel -100 dB, contrast,
