@@ -13,6 +13,7 @@ land one bin away where the cumulative energy ties with the threshold.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import librosa
@@ -239,6 +240,24 @@ def test_clips_too_loud_for_float32_are_named_not_nan(loud):
     assert np.isfinite(est.fit_transform([ok])).all()
     with pytest.raises(ValueError, match=r"^sample 1: its loudest sample is .* rescale the clip"):
         est.transform([ok, loud])
+
+
+def test_too_loud_file_error_names_the_sample_and_its_path(tmp_path):
+    import soundfile as sf
+
+    (tmp_path / "wav").mkdir()
+    sf.write(tmp_path / "wav" / "loud.wav", np.full(1000, 1e20, np.float32), 8000, subtype="FLOAT")
+    sf.write(tmp_path / "wav" / "ok.wav", np.zeros(1000, np.float32), 8000, subtype="FLOAT")
+    est = SpectralFeatures(sr=8000, n_fft=256, hop_length=64, n_mels=16, n_bands=3,
+                           base_dir=tmp_path)
+    want = str(tmp_path / "wav" / "loud.wav")  # resolved against base_dir, as load_audio names it
+    with pytest.raises(ValueError) as info:
+        est.fit_transform([os.path.join("wav", "ok.wav"), os.path.join("wav", "loud.wav")])
+    assert str(info.value).startswith(f"sample 1 ({want!r}): its loudest sample is 1e+20")
+    assert info.value.sample_index == 1
+    # an array has no path to name
+    with pytest.raises(ValueError, match=r"^sample 0: its loudest"):
+        est.transform([np.full(1000, 1e20, np.float32)])
 
 
 def test_base_dir_resolves_relative_paths(tmp_path):

@@ -11,11 +11,13 @@ CuPy, and equal to librosa's functions clip by clip.
 from __future__ import annotations
 
 import contextlib
+import os
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from ..io import _resolve_path, _where
 from ._kernels._spectral import (
     SPECTRAL_DESCRIPTORS,
     contrast_bands,
@@ -210,8 +212,11 @@ class SpectralFeatures(_BatchFeatureExtractor):
         y = MFCCFeatures._load(self, sample, index)
         peak = float(np.max(np.abs(y))) if y.size else 0.0
         if peak > _MAX_AMPLITUDE:
+            path = (_resolve_path(sample, self.base_dir)
+                    if isinstance(sample, (str, os.PathLike)) else None)
             exc = ValueError(
-                f"sample {index}: its loudest sample is {peak:.3g}, beyond the {_MAX_AMPLITUDE:.3g} "
+                f"{_where(index, path)}: its loudest sample is {peak:.3g}, beyond the "
+                f"{_MAX_AMPLITUDE:.3g} "
                 "that SpectralFeatures computes in float32 without overflow; rescale the clip "
                 "(e.g. divide by its peak), which changes only the level of the 'mel' block."
             )
