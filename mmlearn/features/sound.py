@@ -24,8 +24,8 @@ from ._kernels._spectral import (
     descriptor_sizes,
     spectral_batch,
 )
-from ._base import _BatchFeatureExtractor
-from .audio import MFCCFeatures, _check_int, _check_real, _clip_input_tags, _single_blas_thread
+from ._base import _BatchFeatureExtractor, _check_int
+from .audio import MFCCFeatures, _check_real, _clip_input_tags, _single_blas_thread
 
 __all__ = ["SpectralFeatures"]
 
