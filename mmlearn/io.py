@@ -77,7 +77,7 @@ def load_audio(
     base_dir: str | os.PathLike | None = None,
     dtype: Any = np.float32,
 ) -> np.ndarray:
-    """Load one audio clip from a file, or check an array, as float32.
+    """Load one audio clip from a file, or check an array, as float32 (float64: see ``dtype``).
 
     Parameters
     ----------
@@ -101,14 +101,26 @@ def load_audio(
         folder of the CSV that lists the files); ``None`` resolves it against
         the current working directory. Absolute paths are used as they are.
     dtype : {numpy.float32, None}, default=numpy.float32
-        Type of the result. ``None`` keeps a float64 array in float64 (its
-        samples may lie beyond float32's range; everything else is float32).
+        What becomes of float64 data: a float64 array (a list of Python
+        floats is one), the array of an ``(array, rate)`` pair, or a 64-bit
+        float file (libsndfile subtype ``DOUBLE``). With ``numpy.float32``
+        every clip comes back as float32, and float64 samples beyond
+        float32's range (about 3.4e38) raise a ValueError rather than
+        become inf. With ``None`` float64 data stays float64, so such
+        samples stay finite, unless the clip must be resampled: the
+        resampler computes in float32 whatever the input's dtype (its
+        float64 result equals the float32 one), and a clip loud enough to
+        overflow it (above about 1e36) raises a ValueError. All other data
+        (integer PCM, float16 or float32 arrays, any other kind of file)
+        still comes back as float32. Any other value raises a ValueError.
 
     Returns
     -------
     y : ndarray of shape (n_samples,) or (n_channels, n_samples), float32
-        Integer arrays are scaled to [-1, 1) as PCM (int16 by 2**15, ...);
-        an array already in float32 is returned without a copy.
+        float64 with ``dtype=None`` for float64 data. Integer arrays are
+        scaled to [-1, 1) as PCM (int16 by 2**15, ...). An array that
+        already has the result's dtype is not copied unless it must be
+        (downmixed or resampled).
 
     Raises
     ------
@@ -142,7 +154,7 @@ def load_audio(
         raise ValueError(f"dtype must be numpy.float32 or None, got {dtype!r}.")
     if isinstance(path_or_array, (str, os.PathLike)):
         path = _resolve_path(path_or_array, base_dir)
-        return _load_audio_file(path, sr=sr, mono=mono, index=index)
+        return _load_audio_file(path, sr=sr, mono=mono, index=index, dtype=dtype)
     where = _where(index)
     pair = _rate_pair(path_or_array, where)
     if pair is not None:
@@ -225,7 +237,12 @@ def _resample(y: np.ndarray, orig_sr: float, sr: float | None, where: str) -> np
             f"{where}: audio is empty after resampling {y.shape[-1]} sample(s) from "
             f"{orig_sr:g} Hz to {sr:g} Hz."
         )
-    _check_finite(out, where, "resampled audio")
+    if not np.isfinite(out).all():  # y is finite: the resampler overflowed
+        raise ValueError(
+            f"{where}: resampling from {orig_sr:g} Hz to {sr:g} Hz overflowed (largest "
+            f"|sample| {float(np.abs(y).max()):.3g}; the resampler, soxr_hq, computes in "
+            "float32 and overflows above about 1e36); scale the clip down."
+        )
     return out.astype(y.dtype, copy=False)
 
 
@@ -252,18 +269,26 @@ def _finish_audio(y: np.ndarray, *, mono: bool, where: str, dtype: Any = np.floa
     return y.astype(np.float32, copy=False)
 
 
-def _load_audio_file(path: str, *, sr: float | None, mono: bool, index: int | None) -> np.ndarray:
+def _load_audio_file(
+    path: str, *, sr: float | None, mono: bool, index: int | None, dtype: Any = np.float32
+) -> np.ndarray:
     import soundfile as sf
 
     where = _where(index, path)
     _check_path(path, index)
     try:
-        data, native_sr = sf.read(path, dtype="float32", always_2d=True)
+        with sf.SoundFile(path) as f:
+            # 64-bit float files are float64 data, as a float64 array is (their
+            # samples may lie beyond float32's range); every other kind is exact
+            # in float32
+            data = f.read(dtype="float64" if f.subtype == "DOUBLE" else "float32",
+                          always_2d=True)
+            native_sr = f.samplerate
     except Exception as exc:  # libsndfile raises LibsndfileError / RuntimeError
         raise ValueError(
             f"{where}: could not be decoded as audio ({type(exc).__name__}: {exc})."
         ) from None
-    y = _finish_audio(np.ascontiguousarray(data.T), mono=mono, where=where)
+    y = _finish_audio(np.ascontiguousarray(data.T), mono=mono, where=where, dtype=dtype)
     return _resample(y, native_sr, sr, where)
 
 

@@ -650,6 +650,18 @@ def test_relative_paths_resolve_against_base_dir(tmp_path, monkeypatch):
         _small().transform(["a.wav"])  # the working directory has no a.wav
 
 
+def test_a_64_bit_float_file_is_read_as_its_float64_array(tmp_path):
+    # load_audio(dtype=None) keeps a DOUBLE file's float64 samples, as it keeps
+    # a float64 array's: a clip beyond float32's range gets the same features
+    import soundfile as sf
+
+    loud = _tone_clip(4000, 8000, np.random.default_rng(37)).astype(np.float64) * 1e300
+    sf.write(tmp_path / "loud.wav", loud, 8000, subtype="DOUBLE")
+    X = _small().transform([str(tmp_path / "loud.wav"), loud])
+    assert np.isfinite(X).all()
+    np.testing.assert_array_equal(X[0], X[1])
+
+
 def test_base_dir_does_not_change_the_memo(monkeypatch, tmp_path):
     counter = _CountingKernel()
     monkeypatch.setattr(audio_mod, "mfcc_batch", counter)

@@ -1,3 +1,5 @@
+import re
+
 import librosa
 import numpy as np
 import pytest
@@ -102,6 +104,39 @@ def test_audio_dtype_none_keeps_float64_beyond_float32():
         load_audio(y, index=4)
     with pytest.raises(ValueError, match="dtype must be numpy.float32 or None"):
         load_audio(y, dtype=np.float64)
+
+
+def test_audio_dtype_applies_to_float64_data_of_every_kind(tmp_path):
+    # as documented: float64 arrays, lists of floats, (array, rate) pairs and
+    # 64-bit float files stay float64 with dtype=None; everything else is float32
+    y = np.array([0.0, 1e300, -2.0, 0.5] * 50)
+    double = tmp_path / "double.wav"
+    sf.write(double, y, 8000, subtype="DOUBLE")
+    out = load_audio(double, dtype=None)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, y)  # exact: beyond float32's range, yet finite
+    with pytest.raises(ValueError, match=rf"^sample 2 \({re.escape(repr(str(double)))}\): audio "
+                                         r"has 50 sample\(s\) beyond float32's range"):
+        load_audio(double, index=2)
+    assert load_audio(list(y[:4]), dtype=None).dtype == np.float64
+    small = np.sin(np.arange(400) * 0.1)
+    pair = load_audio((small, 8000), sr=16000, dtype=None)
+    assert pair.dtype == np.float64 and pair.shape == (800,)
+    ref = librosa.resample(small, orig_sr=8000, target_sr=16000, res_type="soxr_hq")
+    np.testing.assert_array_equal(pair, ref)
+    assert load_audio((y, 8000), sr=8000, dtype=None) is y  # no resampling: kept as is
+    # the resampler works in float32: such a clip cannot be resampled
+    np.testing.assert_array_equal(pair, load_audio((small.astype(np.float32), 8000), sr=16000))
+    for loud in (y, 1e37 * small):  # beyond float32's range; within it, but overflowing soxr
+        with pytest.raises(ValueError, match=r"^sample 5: resampling from 8000 Hz to 16000 Hz "
+                                             r"overflowed \(largest \|sample\| 1e\+(300|37)"):
+            load_audio((loud, 8000), sr=16000, dtype=None, index=5)
+    sf.write(tmp_path / "double_small.wav", small, 8000, subtype="DOUBLE")
+    assert load_audio(tmp_path / "double_small.wav").dtype == np.float32  # the default
+    for subtype in ("FLOAT", "PCM_16"):
+        sf.write(tmp_path / f"{subtype}.wav", small, 8000, subtype=subtype)
+        assert load_audio(tmp_path / f"{subtype}.wav", dtype=None).dtype == np.float32
+    assert load_audio(small.astype(np.float16), dtype=None).dtype == np.float32
 
 
 def test_image_file_round_trip(tmp_path):

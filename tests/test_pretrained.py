@@ -129,6 +129,26 @@ def test_onnx_backbone_penultimate_and_output(tmp_path):
     np.testing.assert_allclose(again.transform(images), emb.transform(images), rtol=1e-6)
 
 
+def test_input_size_is_found_once_per_call_not_per_image(tmp_path, monkeypatch):
+    # the ONNX model's static input size is read once per fit / transform
+    rng = np.random.default_rng(2)
+    path = str(tmp_path / "tiny.onnx")
+    _tiny_onnx_model(path, rng)
+    images = list(rng.integers(0, 256, (7, 12, 12, 3), dtype=np.uint8))
+    emb = PretrainedEmbedding(path, batch_size=3).fit(images)
+    expected = emb.transform(images)
+    calls = []
+    static_size = PretrainedEmbedding._onnx_static_size
+
+    def counting(self):
+        calls.append(1)
+        return static_size(self)
+
+    monkeypatch.setattr(PretrainedEmbedding, "_onnx_static_size", counting)
+    np.testing.assert_array_equal(emb.transform(images), expected)
+    assert len(calls) == 1
+
+
 def test_onnx_backbone_missing_file_and_packages(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="missing.onnx"):
         PretrainedEmbedding(str(tmp_path / "missing.onnx")).fit(np.zeros((1, 8, 8)))

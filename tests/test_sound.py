@@ -13,6 +13,7 @@ land one bin away where the cumulative energy ties with the threshold.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import librosa
@@ -151,15 +152,48 @@ def test_pooled_rows_are_numpy_statistics_of_the_frames():
         np.testing.assert_allclose(X[i], want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 
 
-def test_batching_and_order_do_not_change_features():
-    clips = _clips(22050, seed=1)
-    est = SpectralFeatures(batch_size=2)
-    X = est.fit_transform(clips)
-    X_one = SpectralFeatures(batch_size=1).fit_transform(clips)
-    X_rev = SpectralFeatures(batch_size=64).fit_transform(clips[::-1])[::-1]
-    scale = np.abs(X).max(axis=1, keepdims=True)
-    assert np.all(np.abs(X - X_one) <= 1e-5 * scale)
-    assert np.all(np.abs(X - X_rev) <= 1e-5 * scale)
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(sr=22050),
+        dict(sr=16000, n_fft=512, hop_length=160, n_mels=40, n_bands=5,
+             stats=("mean", "std", "min", "max", "median", "skew", "kurtosis")),
+        dict(sr=8000, n_fft=401, hop_length=500, n_mels=20, n_bands=3, fmin=50.0, fmax=3500.0),
+    ],
+    ids=["librosa-defaults", "all-stats", "odd-nfft-hop>n_fft"],
+)
+def test_features_of_a_clip_do_not_depend_on_its_batch(params):
+    # bit for bit (the per-sample memo relies on it): alone, in one batch, in
+    # reversed order, in a subset, in other batch sizes, with threads
+    rng = np.random.default_rng(9)
+    sr = params["sr"]
+    t = np.arange(30000) / sr
+    clips = [
+        (rng.uniform(1e-3, 1) * np.sin(2 * np.pi * rng.uniform(100, sr / 6) * t[:n])
+         + 0.1 * rng.standard_normal(n)).astype(np.float32)
+        for n in rng.integers(1, 30000, 23)
+    ]
+    clips += [np.zeros(3000, np.float32), _clips(sr, seed=1)[-1]]  # silent, click
+    assert len({len(c) for c in clips}) > 20
+    X = SpectralFeatures(**params).transform(clips)
+    alone = np.vstack([SpectralFeatures(**params).transform([c]) for c in clips])
+    assert np.array_equal(X, alone)
+    rev = SpectralFeatures(**params, batch_size=4).transform(clips[::-1])
+    assert np.array_equal(rev, X[::-1])
+    subset = rng.permutation(len(clips))[:7]
+    sub = SpectralFeatures(**params, batch_size=3, n_jobs=2).transform([clips[i] for i in subset])
+    assert np.array_equal(sub, X[subset])
+
+
+def test_kernel_rows_do_not_depend_on_the_block_neighbours():
+    # the kernel itself, with blocks small enough that clips straddle them
+    rng = np.random.default_rng(3)
+    clips = [rng.standard_normal(n).astype(np.float32) for n in (5000, 700, 12000, 3100)]
+    kw = dict(sr=8000, n_fft=256, hop_length=64, n_mels=20, n_bands=3, block_bytes=1)
+    X = spectral_batch(signals=clips, **kw)
+    for i, c in enumerate(clips):
+        assert np.array_equal(spectral_batch(signals=[c], **kw)[0], X[i])
+        assert np.array_equal(spectral_batch(signals=[clips[3 - i], c], **kw)[1], X[i])
 
 
 def test_feature_names_match_columns_and_descriptor_subset():
@@ -206,6 +240,24 @@ def test_clips_too_loud_for_float32_are_named_not_nan(loud):
     assert np.isfinite(est.fit_transform([ok])).all()
     with pytest.raises(ValueError, match=r"^sample 1: its loudest sample is .* rescale the clip"):
         est.transform([ok, loud])
+
+
+def test_too_loud_file_error_names_the_sample_and_its_path(tmp_path):
+    import soundfile as sf
+
+    (tmp_path / "wav").mkdir()
+    sf.write(tmp_path / "wav" / "loud.wav", np.full(1000, 1e20, np.float32), 8000, subtype="FLOAT")
+    sf.write(tmp_path / "wav" / "ok.wav", np.zeros(1000, np.float32), 8000, subtype="FLOAT")
+    est = SpectralFeatures(sr=8000, n_fft=256, hop_length=64, n_mels=16, n_bands=3,
+                           base_dir=tmp_path)
+    want = str(tmp_path / "wav" / "loud.wav")  # resolved against base_dir, as load_audio names it
+    with pytest.raises(ValueError) as info:
+        est.fit_transform([os.path.join("wav", "ok.wav"), os.path.join("wav", "loud.wav")])
+    assert str(info.value).startswith(f"sample 1 ({want!r}): its loudest sample is 1e+20")
+    assert info.value.sample_index == 1
+    # an array has no path to name
+    with pytest.raises(ValueError, match=r"^sample 0: its loudest"):
+        est.transform([np.full(1000, 1e20, np.float32)])
 
 
 def test_base_dir_resolves_relative_paths(tmp_path):

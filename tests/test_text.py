@@ -23,7 +23,13 @@ from sklearn.utils.fixes import parse_version
 
 from mmlearn.compose import Modality, make_modality_pipeline
 from mmlearn.datasets import load_20newsgroups
-from mmlearn.features import Word2VecEmbedding
+from mmlearn.features import (
+    ConvEmbedding,
+    HOGFeatures,
+    MFCCFeatures,
+    SpectralFeatures,
+    Word2VecEmbedding,
+)
 
 # The oracles average in float64; the output is that result rounded to float32.
 RTOL, ATOL = 1e-6, 1e-7
@@ -403,6 +409,25 @@ def test_non_string_text_is_an_error_naming_the_sample(method):
 def test_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
         Word2VecEmbedding(**params).fit(TRAIN)
+
+
+@pytest.mark.parametrize(
+    "cls, name, minimum, X",
+    [
+        (Word2VecEmbedding, "epochs", 1, TRAIN),
+        (MFCCFeatures, "n_fft", 2, [np.zeros(4000)]),
+        (SpectralFeatures, "n_bands", 1, [np.zeros(4000)]),
+        (HOGFeatures, "orientations", 1, [np.zeros((32, 32))]),
+        (ConvEmbedding, "stride", 1, [np.zeros((32, 32))]),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else None,
+)
+@pytest.mark.parametrize("value", [True, 2.0, "3", -1], ids=["bool", "float", "str", "too-small"])
+def test_integer_parameters_are_checked_alike_by_every_extractor(cls, name, minimum, X, value):
+    # one shared check (features._base._check_int): the same message everywhere
+    want = f"{name} must be an integer >= {minimum}, got {value!r}."
+    with pytest.raises(ValueError, match=f"^{re.escape(want)}$"):
+        cls(**{name: value}).fit(X)
 
 
 def test_text_without_tokens_in_fit_is_counted():

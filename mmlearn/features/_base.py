@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Iterator
@@ -68,6 +69,13 @@ def _load_each(
             out.append(load(sample, i))
             advance(1)
     return out
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    """``int(value)``, or a ValueError unless ``value`` is an integer (not a bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
 
 
 def _is_missing(value: Any) -> bool:

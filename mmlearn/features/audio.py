@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..io import _where, load_audio
-from ._base import _BatchFeatureExtractor
+from ._base import _BatchFeatureExtractor, _check_int
 from ._kernels._mfcc import MFCC_STATS, mfcc_batch
 
 __all__ = ["MFCCFeatures"]
@@ -61,12 +61,6 @@ def _single_blas_thread() -> Iterator[None]:
 
 
 # -- parameter checks ----------------------------------------------------------
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def _check_real(name: str, value: Any, *, minimum: float, strict: bool) -> float:
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
     if ok:

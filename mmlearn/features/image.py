@@ -33,6 +33,7 @@ from ._base import (
     _PROGRESS_MIN_SAMPLES,
     _as_sample_list,
     _BatchFeatureExtractor,
+    _check_int,
     _extraction_progress,
     _load_each,
 )
@@ -60,12 +61,6 @@ def _check_pair(name: str, value: Any, *, allow_none: bool = False) -> tuple[int
         extra = " or None" if allow_none else ""
         raise ValueError(f"{name} must be a pair of positive integers{extra}, got {value!r}.")
     return int(a), int(b)
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
 
 
 def _image_input_tags(input_tags: Any) -> None:

@@ -10,6 +10,7 @@ onnxruntime and onnx are imported only when used.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from typing import Any
 
@@ -19,9 +20,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._config import get_config
 from ..io import _where
-from ._base import _as_sample_list, _load_each
+from ._base import _as_sample_list, _check_int, _load_each
 from .image import (
-    _check_int,
     _check_pair,
     _embed_by_shape,
     _image_input_tags,
@@ -214,8 +214,9 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
             size = self._onnx_static_size()
         return size
 
-    def _load(self, sample: Any, index: int) -> np.ndarray:
-        return _load_unit_image(sample, index, n_channels=self.n_channels_, size=self._size(),
+    def _load(self, sample: Any, index: int, size: tuple[int, int] | None) -> np.ndarray:
+        # size: self._size(), computed once per call (it may query the ONNX session)
+        return _load_unit_image(sample, index, n_channels=self.n_channels_, size=size,
                                 base_dir=self.base_dir)
 
     # -- fit ----------------------------------------------------------------------
@@ -254,7 +255,7 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
                 model = _expose_penultimate(model)
             self.onnx_model_ = model
         self.n_channels_ = len(self._norm_stats()[0])
-        probe = self._embed([self._load(samples[0], 0)], [0])
+        probe = self._embed([self._load(samples[0], 0, self._size())], [0])
         self.n_features_out_ = int(probe.shape[1])
         return self
 
@@ -284,8 +285,9 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
         samples = _as_sample_list(X, type(self).__name__)
         if not samples:
             raise ValueError("PretrainedEmbedding got 0 samples; at least 1 is required.")
-        images = _load_each(self._load, samples, "PretrainedEmbedding loading",
-                            min_samples=_PROGRESS_MIN_IMAGES)
+        size = self._size()
+        images = _load_each(functools.partial(self._load, size=size), samples,
+                            "PretrainedEmbedding loading", min_samples=_PROGRESS_MIN_IMAGES)
         return _embed_by_shape(images, self.n_features_out_, int(self.batch_size), self._embed,
                                desc="PretrainedEmbedding batches",
                                min_samples=_PROGRESS_MIN_IMAGES)

@@ -11,19 +11,21 @@ CuPy, and equal to librosa's functions clip by clip.
 from __future__ import annotations
 
 import contextlib
+import os
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from ..io import _resolve_path, _where
 from ._kernels._spectral import (
     SPECTRAL_DESCRIPTORS,
     contrast_bands,
     descriptor_sizes,
     spectral_batch,
 )
-from ._base import _BatchFeatureExtractor
-from .audio import MFCCFeatures, _check_int, _check_real, _clip_input_tags, _single_blas_thread
+from ._base import _BatchFeatureExtractor, _check_int
+from .audio import MFCCFeatures, _check_real, _clip_input_tags, _single_blas_thread
 
 __all__ = ["SpectralFeatures"]
 
@@ -126,7 +128,10 @@ class SpectralFeatures(_BatchFeatureExtractor):
     uses ``tuning=0``: librosa estimates each clip's tuning unless given,
     which makes one clip's chroma depend on a pitch tracker. The 80 dB
     floor of ``power_to_db`` (mel, contrast) is relative to each clip's own
-    peak, so the other clips of a batch never change a clip's features.
+    peak, and the frames of a batch go through the FFT and the matrix
+    products in blocks of one fixed shape, so a clip's row is the same bit
+    for bit whatever batch it is in, at whatever place (which the
+    per-sample memo relies on).
 
     **Edge cases.** A clip shorter than ``n_fft`` is zero-padded (librosa
     warns). A silent clip gives finite features: mel -100 dB, contrast,
@@ -207,8 +212,11 @@ class SpectralFeatures(_BatchFeatureExtractor):
         y = MFCCFeatures._load(self, sample, index)
         peak = float(np.max(np.abs(y))) if y.size else 0.0
         if peak > _MAX_AMPLITUDE:
+            path = (_resolve_path(sample, self.base_dir)
+                    if isinstance(sample, (str, os.PathLike)) else None)
             exc = ValueError(
-                f"sample {index}: its loudest sample is {peak:.3g}, beyond the {_MAX_AMPLITUDE:.3g} "
+                f"{_where(index, path)}: its loudest sample is {peak:.3g}, beyond the "
+                f"{_MAX_AMPLITUDE:.3g} "
                 "that SpectralFeatures computes in float32 without overflow; rescale the clip "
                 "(e.g. divide by its peak), which changes only the level of the 'mel' block."
             )

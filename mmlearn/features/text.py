@@ -34,7 +34,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..io import check_text
-from ._base import _as_sample_list, _extraction_progress, _no_progress
+from ._base import _as_sample_list, _check_int, _extraction_progress, _no_progress
 
 __all__ = ["Word2VecEmbedding"]
 
@@ -89,11 +89,6 @@ class _CharNgramTokenizer:
 def _stable_hash(key: str) -> int:
     """A hash that does not change with PYTHONHASHSEED (gensim's ``hashfxn``)."""
     return zlib.crc32(key.encode("utf-8", "surrogatepass"))
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
 
 
 def _parse_char_ngrams(tokenizer: Any) -> tuple[int, int] | None:

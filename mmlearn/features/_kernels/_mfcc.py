@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 from collections.abc import Sequence
@@ -11,6 +10,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._windows import _block_rows, _quiet, _slot_frames
 
 #: Statistics that :func:`pool_frames_batch` can compute, in output order.
 MFCC_STATS = ("mean", "std", "min", "max", "median", "skew", "kurtosis")
@@ -21,8 +21,6 @@ MFCC_STATS = ("mean", "std", "min", "max", "median", "skew", "kurtosis")
 # (the last one is padded), so it must stay affordable for a single clip.
 _MFCC_BLOCK_BYTES_CPU = 1 << 20
 _MFCC_BLOCK_BYTES_GPU = 1 << 25
-# Frames per block are a multiple of this (whole BLAS / SIMD tiles).
-_BLOCK_ROW_ALIGN = 64
 # Frames per DCT product (fixed, as the blocks are): small products cost
 # more in calls than in arithmetic.
 _DCT_BLOCK_ROWS = 2048
@@ -48,6 +46,25 @@ def _rfft_rows(x: Any, xp: ModuleType) -> Any:
         # rows; numpy's float32 path is ~3x slower.
         return scipy.fft.rfft(x, axis=-1)
     return xp.fft.rfft(x, axis=-1)
+
+
+
+def _power_rows(frames: Any, window: Any, work: Any, power: Any, xp: ModuleType) -> Any:
+    """Power spectrum ``|rfft(frames * window)|**2`` of a block of frames, float32.
+
+    ``work`` (the shape of ``frames``) and ``power`` (``n_fft // 2 + 1``
+    columns) are scratch buffers; the result is ``power`` on NumPy.
+    """
+    xp.multiply(frames, window, out=work)
+    spec = _rfft_rows(work, xp)
+    if xp is np:
+        # square the interleaved (re, im) float32 pairs in place, then add the
+        # pairs: cheaper than the strided .real / .imag views
+        pairs = spec.view(np.float32)
+        pairs *= pairs
+        np.add(pairs[:, 0::2], pairs[:, 1::2], out=power)
+        return power
+    return spec.real * spec.real + spec.imag * spec.imag
 
 
 def _dct_ortho_rows(
@@ -286,7 +303,7 @@ def mfcc_frames_batch(
         float(sr), n_fft, n_mels, float(fmin), None if fmax is None else float(fmax),
         int(n_mfcc), xp,
     )
-    rows = _block_rows(n_fft, xp, block_bytes)
+    rows = _mfcc_block_rows(n_fft, xp, block_bytes)
     setup = _FrameSetup(n_fft, hop_length, n_mels, constants, rows, xp)
     log_mel, n_frames_h = _log_mel_frames(signals, lengths_h, as_list, setup)
     n_clips, n_slots, _ = log_mel.shape
@@ -320,17 +337,11 @@ class _FrameSetup(NamedTuple):
     xp: ModuleType
 
 
-def _block_rows(n_fft: int, xp: ModuleType, block_bytes: int | None) -> int:
-    """Frames per block: a multiple of ``_BLOCK_ROW_ALIGN``, fixed by ``n_fft`` alone."""
+def _mfcc_block_rows(n_fft: int, xp: ModuleType, block_bytes: int | None) -> int:
+    """Frames per block of the MFCC kernel (its default ``block_bytes`` per namespace)."""
     if block_bytes is None:
         block_bytes = _MFCC_BLOCK_BYTES_CPU if xp is np else _MFCC_BLOCK_BYTES_GPU
-    n = int(block_bytes) // (4 * n_fft)
-    return max(_BLOCK_ROW_ALIGN, n - n % _BLOCK_ROW_ALIGN)
-
-
-def _quiet(xp: ModuleType) -> Any:
-    """Silence NumPy's overflow warnings: overflow is detected and handled per clip."""
-    return np.errstate(over="ignore", invalid="ignore") if xp is np else contextlib.nullcontext()
+    return _block_rows(n_fft, block_bytes)
 
 
 def _log_mel_frames(
@@ -341,12 +352,10 @@ def _log_mel_frames(
 ) -> tuple[Any, np.ndarray]:
     """Log-mel power (nepers, amin applied, no top_db floor) of every frame.
 
-    The clips are laid end to end in one zero-padded float32 buffer, each in
-    a slot of ``n_slots * hop_length`` samples, so that the frames of the
-    whole batch are one strided view of it. The frames are transformed in
-    blocks of exactly ``rows`` frames (the last one padded with frames of
-    zeros): every FFT and BLAS product has the same shape whatever the batch,
-    and a frame's result does not depend on the frames around it.
+    The clips are framed by :func:`._windows._slot_frames` and transformed in
+    blocks of exactly ``rows`` frames: every FFT and BLAS product has the
+    same shape whatever the batch, and a frame's result does not depend on
+    the frames around it.
 
     Returns
     -------
@@ -357,46 +366,11 @@ def _log_mel_frames(
     """
     n_fft, hop_length, n_mels, (window, groups, _), rows, xp = setup
     n_clips = int(lengths_h.shape[0])
-    pad = n_fft // 2
-    n_frames_h = 1 + (lengths_h + 2 * pad - n_fft) // hop_length
-    max_len = int(lengths_h.max())
-    # A clip's slot holds its data after pad zeros, then zeros: its frames read
-    # only it and zeros as long as slot >= pad + length (its last frame ends
-    # by pad + length + pad, within the next slot's leading zeros).
-    n_slots = -(-(max_len + pad) // hop_length)
-    slot = n_slots * hop_length
-    n_needed = (n_clips - 1) * n_slots + int(n_frames_h[-1])
-    n_blocks = -(-n_needed // rows)
-    n_out = -(-(n_clips * n_slots) // rows) * rows
-    buf_len = max(n_clips * slot, (n_blocks * rows - 1) * hop_length + n_fft)
-    with _quiet(xp):  # a float64 clip beyond float32's range becomes inf: handled later
-        if as_list:
-            # one copy, each clip at pad + its slot's start, zeros in between
-            # (3x faster than np.concatenate of the pieces)
-            host = np.empty(buf_len, dtype=np.float32)
-            end = 0
-            for i, (clip, n) in enumerate(zip(signals, lengths_h.tolist())):
-                clip = np.asarray(clip)
-                if clip.ndim != 1:
-                    raise ValueError(f"signals[{i}] must be 1-D, got shape {clip.shape}.")
-                start = i * slot + pad
-                host[end:start] = 0.0
-                host[start : start + n] = clip
-                end = start + n
-            host[end:] = 0.0
-            buf = xp.asarray(host)
-        else:
-            buf = xp.zeros(buf_len, dtype=xp.float32)
-            region = buf[: n_clips * slot].reshape(n_clips, slot)[:, pad : pad + max_len]
-            if int(lengths_h.min()) == max_len:
-                region[...] = signals.reshape(n_clips, max_len)
-            else:
-                inside = xp.arange(max_len)[None, :] < xp.asarray(lengths_h)[:, None]
-                region[inside] = signals  # row-major order = the clips end to end
-    item = buf.itemsize
-    frames = xp.lib.stride_tricks.as_strided(
-        buf, shape=(n_blocks * rows, n_fft), strides=(hop_length * item, item)
-    )
+    # a float64 clip beyond float32's range becomes inf: handled later
+    framed = _slot_frames(signals, lengths_h, as_list, n_fft=n_fft, hop_length=hop_length,
+                          rows=rows, xp=xp)
+    frames, n_frames_h, n_slots, n_blocks, n_out = (
+        framed.frames, framed.n_frames, framed.n_slots, framed.n_blocks, framed.n_out)
     log_mel = xp.empty((n_out, n_mels), dtype=xp.float32)
     log_mel[n_blocks * rows :] = 0.0
     work = xp.empty((rows, n_fft), dtype=xp.float32)
@@ -404,16 +378,7 @@ def _log_mel_frames(
     power = xp.empty((rows, n_bins), dtype=xp.float32)
     with _quiet(xp):
         for b in range(n_blocks):
-            xp.multiply(frames[b * rows : (b + 1) * rows], window, out=work)
-            spec = _rfft_rows(work, xp)
-            if xp is np:
-                # square the interleaved (re, im) float32 pairs in place, then
-                # add the pairs: cheaper than the strided .real / .imag views
-                pairs = spec.view(np.float32)
-                pairs *= pairs
-                np.add(pairs[:, 0::2], pairs[:, 1::2], out=power)
-            else:
-                power = spec.real * spec.real + spec.imag * spec.imag
+            power = _power_rows(frames[b * rows : (b + 1) * rows], window, work, power, xp)
             mel = log_mel[b * rows : (b + 1) * rows]
             for band_lo, band_hi, bin_lo, bin_hi, weights in groups:
                 mel[:, band_lo:band_hi] = power[:, bin_lo:bin_hi] @ weights

@@ -1,6 +1,6 @@
 """Batched frame-level spectral descriptors of environmental sound, as librosa computes them.
 
-One short-time Fourier transform per block of clips feeds every descriptor:
+One short-time Fourier transform per block of frames feeds every descriptor:
 log-mel band energies, spectral contrast, centroid, bandwidth, roll-off,
 flatness and chroma; the zero-crossing rate comes from the same padded
 buffer. Pooling over time reuses :func:`._mfcc.pool_frames_batch`.
@@ -15,16 +15,19 @@ from typing import Any
 
 import numpy as np
 
-from ._mfcc import _rfft_rows, pool_frames_batch
+from ._mfcc import _power_rows, pool_frames_batch
+from ._windows import _block_rows, _slot_frames
 
 #: Descriptors :func:`spectral_batch` can compute, in output order.
 SPECTRAL_DESCRIPTORS = (
     "mel", "contrast", "centroid", "bandwidth", "rolloff", "flatness", "zcr", "chroma",
 )
 
-# Bytes of frames transformed at once: cache-sized on the CPU.
+# Bytes of frames transformed at once: cache-sized on the CPU. Every block
+# has this size (the last one reads zeros past the last clip), so on a GPU it
+# must stay affordable for a single clip.
 _BLOCK_BYTES_CPU = 1 << 22
-_BLOCK_BYTES_GPU = 1 << 28
+_BLOCK_BYTES_GPU = 1 << 25
 
 # librosa.util.normalize leaves a frame alone when its norm is below the
 # smallest normal number of its dtype (float32 here).
@@ -169,8 +172,9 @@ def spectral_frames_batch(
     xp : module, default=numpy
         Array namespace, ``numpy`` or ``cupy``; results stay on it.
     block_bytes : int, default=None
-        Bytes of frames transformed at once (whole clips); None means 4 MiB
-        on numpy, 256 MiB on a GPU.
+        Bytes of frames transformed at once; None means 4 MiB on numpy
+        (cache-sized) and 32 MiB on a GPU. Every block has this size
+        (rounded to whole 64-frame tiles), the last one padded.
 
     Returns
     -------
@@ -204,6 +208,13 @@ def spectral_frames_batch(
       "contrast" is taken with ``power_to_db``'s floor relative to the
       clip's own peak, so that the other clips of a batch never change it.
 
+    A clip's descriptors are the same bit for bit whatever batch it is in,
+    at whatever place: the clips are framed as
+    :func:`~mmlearn.features._kernels._mfcc.mfcc_frames_batch` frames them
+    (:func:`._windows._slot_frames`), and the frames go through the FFT and
+    the BLAS products in blocks of exactly the same shape (set by ``n_fft``
+    and ``block_bytes``).
+
     Examples
     --------
     >>> import numpy as np
@@ -233,89 +244,85 @@ def spectral_frames_batch(
         float(sr), n_fft, int(n_mels), float(fmin), None if fmax is None else float(fmax),
         int(n_chroma), xp,
     )
-    pad = n_fft // 2
-    n_frames_h = 1 + (lengths_h + 2 * pad - n_fft) // hop_length
-    max_len, max_frames = int(lengths_h.max()), int(n_frames_h.max())
-    # one zero-padded row per clip; a multiple of hop_length long, so that all
-    # frames are one strided view
-    row = hop_length * (-(-(max_len + 2 * pad) // hop_length))
-    host = np.zeros((n_clips, row), dtype=np.float32)
-    for i, clip in enumerate(signals):
-        host[i, pad : pad + lengths_h[i]] = clip
-    buf = xp.asarray(host)
+    if block_bytes is None:
+        block_bytes = _BLOCK_BYTES_CPU if xp is np else _BLOCK_BYTES_GPU
+    framed = _slot_frames(list(signals), lengths_h, True, n_fft=n_fft, hop_length=hop_length,
+                          rows=_block_rows(n_fft, block_bytes), xp=xp)
+    rows, n_slots = framed.rows, framed.n_slots
+    n_frames_h = framed.n_frames
     n_frames = xp.asarray(n_frames_h)
-    valid = xp.arange(max_frames)[None, :] < n_frames[:, None]
-    out = {d: xp.zeros((n_clips, max_frames, sizes[d]), dtype=xp.float32)
-           for d in descriptors if d != "zcr"}
+    valid = xp.arange(n_slots)[None, :] < n_frames[:, None]
+    # one row per frame slot (n_slots per clip), block after block
+    flat = {d: xp.zeros((framed.n_out, sizes[d]), dtype=xp.float32)
+            for d in descriptors if d not in ("zcr", "contrast")}
     if "contrast" in want:
-        peak_db = xp.zeros((n_clips, max_frames, n_bands + 1), dtype=xp.float32)
+        peak_db = xp.zeros((framed.n_out, n_bands + 1), dtype=xp.float32)
         valley_db = xp.zeros_like(peak_db)
 
     if want - {"zcr"}:
-        item = buf.itemsize
-        frames = xp.lib.stride_tricks.as_strided(
-            buf, shape=(n_clips, max_frames, n_fft), strides=(row * item, hop_length * item, item)
-        )
-        if block_bytes is None:
-            block_bytes = _BLOCK_BYTES_CPU if xp is np else _BLOCK_BYTES_GPU
-        per_block = max(1, int(block_bytes) // (max_frames * n_fft * item))
-        for c0 in range(0, n_clips, per_block):
-            c1 = min(c0 + per_block, n_clips)
-            shape = (c1 - c0, max_frames)
-            spec = _rfft_rows(frames[c0:c1] * window, xp).reshape(-1, n_fft // 2 + 1)
-            power = spec.real * spec.real + spec.imag * spec.imag
+        work = xp.empty((rows, n_fft), dtype=xp.float32)
+        power = xp.empty((rows, n_fft // 2 + 1), dtype=xp.float32)
+        for b in range(framed.n_blocks):
+            r = slice(b * rows, (b + 1) * rows)
+            power = _power_rows(framed.frames[r], window, work, power, xp)
             mag = xp.sqrt(power)
             if "mel" in want:
-                out["mel"][c0:c1] = _to_db(power @ mel_fb, xp).reshape(*shape, -1)
+                flat["mel"][r] = _to_db(power @ mel_fb, xp)
             if want & {"centroid", "bandwidth"}:
                 total = mag.sum(axis=1, keepdims=True)
                 weights = mag / xp.where(total < _TINY32, 1.0, total).astype(xp.float32)
                 centroid = weights @ freq
                 if "centroid" in want:
-                    out["centroid"][c0:c1, :, 0] = centroid.reshape(shape)
+                    flat["centroid"][r, 0] = centroid
                 if "bandwidth" in want:
                     dev = freq[None, :] - centroid[:, None]
-                    bw = xp.sqrt((weights * dev * dev).sum(axis=1))
-                    out["bandwidth"][c0:c1, :, 0] = bw.reshape(shape)
+                    flat["bandwidth"][r, 0] = xp.sqrt((weights * dev * dev).sum(axis=1))
             if "rolloff" in want:
                 cum = xp.cumsum(mag, axis=1)
                 reached = cum >= roll_percent * cum[:, -1:]
-                out["rolloff"][c0:c1, :, 0] = freq[xp.argmax(reached, axis=1)].reshape(shape)
+                flat["rolloff"][r, 0] = freq[xp.argmax(reached, axis=1)]
             if "flatness" in want:
                 floored = xp.maximum(power, 1e-10)
                 gmean = xp.exp(xp.log(floored).mean(axis=1))
-                out["flatness"][c0:c1, :, 0] = (gmean / floored.mean(axis=1)).reshape(shape)
+                flat["flatness"][r, 0] = gmean / floored.mean(axis=1)
             if "chroma" in want:
                 raw = power @ chroma_fb
                 top = raw.max(axis=1, keepdims=True)
-                out["chroma"][c0:c1] = (raw / xp.where(top < _TINY32, 1.0, top)).reshape(
-                    *shape, -1)
+                flat["chroma"][r] = raw / xp.where(top < _TINY32, 1.0, top)
             for k, (start, stop, n_take) in enumerate(bands):
                 ordered = xp.sort(mag[:, start:stop], axis=1)
-                valley = ordered[:, :n_take].mean(axis=1, dtype=xp.float64)
-                peak = ordered[:, -n_take:].mean(axis=1, dtype=xp.float64)
-                valley_db[c0:c1, :, k] = _to_db(valley, xp).reshape(shape)
-                peak_db[c0:c1, :, k] = _to_db(peak, xp).reshape(shape)
+                valley_db[r, k] = _to_db(ordered[:, :n_take].mean(axis=1, dtype=xp.float64), xp)
+                peak_db[r, k] = _to_db(ordered[:, -n_take:].mean(axis=1, dtype=xp.float64), xp)
 
+    def per_clip(a: Any) -> Any:  # (n_out, k) -> (n_clips, n_slots, k)
+        return a[: n_clips * n_slots].reshape(n_clips, n_slots, a.shape[1])
+
+    out = {d: per_clip(a) for d, a in flat.items()}
+    if "contrast" in want:
+        peak_db, valley_db = per_clip(peak_db), per_clip(valley_db)
     if "mel" in want:
         out["mel"] = _floor_db_per_clip(out["mel"], valid, top_db, xp)
     if "contrast" in want:
         out["contrast"] = (_floor_db_per_clip(peak_db, valid, top_db, xp)
                            - _floor_db_per_clip(valley_db, valid, top_db, xp))
     if "zcr" in want:
-        out["zcr"] = _zcr_frames(buf, lengths_h, n_frames_h, pad=pad, n_fft=n_fft,
+        slots = framed.buf[: n_clips * framed.slot].reshape(n_clips, framed.slot)
+        out["zcr"] = _zcr_frames(slots, lengths_h, n_slots, pad=n_fft // 2, n_fft=n_fft,
                                  hop_length=hop_length, threshold=zcr_threshold, xp=xp)
-    return {d: out[d] for d in descriptors}, n_frames
+    max_frames = int(n_frames_h.max())
+    return {d: out[d][:, :max_frames] for d in descriptors}, n_frames
 
 
-def _zcr_frames(buf: Any, lengths_h: np.ndarray, n_frames_h: np.ndarray, *, pad: int,
+def _zcr_frames(buf: Any, lengths_h: np.ndarray, n_slots: int, *, pad: int,
                 n_fft: int, hop_length: int, threshold: float, xp: ModuleType) -> Any:
     """Zero-crossing rate per frame, as librosa's (edge-padded, centred frames).
 
     librosa pads with the edge samples, so the padding never crosses zero:
     only crossings between two samples of the clip count. A crossing at
     padded position ``p`` (between ``p - 1`` and ``p``) belongs to the frames
-    whose start ``s`` has ``s < p <= s + n_fft - 1``.
+    whose start ``s`` has ``s < p <= s + n_fft - 1``. ``buf`` holds one clip
+    per row (``pad`` zeros first); the result has ``n_slots`` frames per clip
+    (integer counts: exact whatever the batch).
     """
     n_clips, row = buf.shape
     negative = buf < -threshold
@@ -326,8 +333,7 @@ def _zcr_frames(buf: Any, lengths_h: np.ndarray, n_frames_h: np.ndarray, *, pad:
     cum = xp.concatenate(
         [xp.zeros((n_clips, 1), dtype=xp.int64), xp.cumsum(cross, axis=1, dtype=xp.int64)], axis=1
     )  # cum[:, p] = crossings at positions <= p
-    max_frames = int(n_frames_h.max())
-    starts = xp.arange(max_frames) * hop_length
+    starts = xp.arange(n_slots) * hop_length
     ends = xp.minimum(starts + n_fft - 1, row - 1)
     counts = cum[:, ends] - cum[:, starts]
     return (counts / float(n_fft)).astype(xp.float32)[:, :, None]
