@@ -48,10 +48,8 @@ def _as_numeric_array(x: Any, where: str, what: str) -> np.ndarray:
     except Exception as exc:  # ragged nested lists and the like
         raise TypeError(f"{where}: could not be read as a {what} array ({exc}).") from None
     if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{where}: expected a numeric {what} array or a file path, got "
-            f"{type(x).__name__} with dtype {arr.dtype}."
-        )
+        got = "None" if x is None else f"{type(x).__name__} with dtype {arr.dtype}"
+        raise TypeError(f"{where}: expected a numeric {what} array or a file path, got {got}.")
     return arr
 
 
@@ -460,8 +458,11 @@ def _read_image_file(path: str, index: int | None) -> np.ndarray:
 
         return np.asarray(imread(path))
     except Exception as exc:
+        # imageio's message goes on to suggest plugins to install: its first line is the news
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ValueError(
-            f"{where}: could not be decoded as an image ({type(exc).__name__}: {exc})."
+            f"{where}: could not be decoded as an image (neither Pillow nor scikit-image "
+            f"reads this format; {type(exc).__name__}: {reason})."
         ) from None
 
 

@@ -162,6 +162,20 @@ def test_image_corrupt_file(tmp_path):
         load_image(path, index=6)
 
 
+def test_a_file_no_reader_knows_is_one_line_without_plugin_advice(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("hello")  # a text file with an image's name
+    with pytest.raises(ValueError, match=r"sample 2 \('.*notes.png'\): could not be decoded as an image "
+                                         r"\(neither Pillow nor scikit-image reads this format; ") as info:
+        load_image(path, index=2)
+    assert "\n" not in str(info.value) and "plugins" not in str(info.value)
+
+
+def test_none_is_named_as_none():
+    with pytest.raises(TypeError, match=r"^sample: expected a numeric audio array or a file path, got None\.$"):
+        load_audio(None)
+
+
 def test_image_wrong_rank():
     with pytest.raises(ValueError, match=r"sample 1: expected a 2-D \(H, W\) or 3-D .*shape \(2, 3, 4, 3\)"):
         load_image(np.zeros((2, 3, 4, 3)), index=1)
