@@ -765,3 +765,17 @@ def test_fsdd_recordings_match_librosa(shared_data):
         y, _ = sf.read(p, dtype="float32")
         ref, scale = _reference_features(y, params, 1, stats)
         _assert_close_to_scale(X[i], ref, scale, what=p)
+
+
+def test_cached_kernel_constants_are_read_only():
+    # the windows and filter banks are cached per parameter set and shared by every
+    # call: writing into one would change every later result
+    from mmlearn.features._kernels._mfcc import _mfcc_constants, _savgol_matrix
+    from mmlearn.features._kernels._spectral import _spectral_constants
+
+    window, groups, dct = _mfcc_constants(8000.0, 512, 40, 0.0, None, 20, np)
+    spectral = _spectral_constants(8000.0, 512, 40, 0.0, None, 12, np)
+    for a in (window, dct, groups[0][-1], _savgol_matrix(9, 1), _savgol_matrix(1, 2), *spectral):
+        assert not a.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            a[..., 0] = 1.0

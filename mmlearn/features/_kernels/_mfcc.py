@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._windows import _block_rows, _quiet, _slot_frames
+from ._windows import _block_rows, _constant, _quiet, _slot_frames
 
 #: Statistics that :func:`pool_frames_batch` can compute, in output order.
 MFCC_STATS = ("mean", "std", "min", "max", "median", "skew", "kurtosis")
@@ -163,17 +163,12 @@ def _mfcc_constants(
     window = librosa.filters.get_window("hann", n_fft, fftbins=True)
     mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
     groups = [
-        (band_lo, band_hi, bin_lo, bin_hi,
-         xp.asarray(np.ascontiguousarray(mel[band_lo:band_hi, bin_lo:bin_hi].T, dtype=np.float32)))
+        (band_lo, band_hi, bin_lo, bin_hi, _constant(mel[band_lo:band_hi, bin_lo:bin_hi].T, xp))
         for band_lo, band_hi, bin_lo, bin_hi in _mel_band_groups(mel)
     ]
     # DCT-II, orthonormal, first n_mfcc terms, as a (n_mels, n_mfcc) matrix
     dct = scipy.fft.dct(np.eye(n_mels), type=2, norm="ortho", axis=0)[:n_mfcc].T
-    return (
-        xp.asarray(window.astype(np.float32)),
-        groups,
-        xp.asarray(np.ascontiguousarray(dct, dtype=np.float32)),
-    )
+    return _constant(window, xp), groups, _constant(dct, xp)
 
 
 def mfcc_frames_batch(
@@ -472,7 +467,7 @@ def _savgol_matrix(n: int, order: int) -> np.ndarray:
     """
     degree = min(order, n - 1)
     if degree < order:
-        return np.zeros((n, n))
+        return _constant(np.zeros((n, n)), np, np.float64)
     pos = np.arange(n, dtype=np.float64)
     vander = pos[:, None] ** np.arange(degree + 1)  # (n, degree + 1)
     coef = np.linalg.pinv(vander)  # polynomial coefficients = coef @ x
@@ -480,7 +475,7 @@ def _savgol_matrix(n: int, order: int) -> np.ndarray:
     k = np.arange(order, degree + 1)
     falling = np.array([math.perm(int(j), order) for j in k], dtype=np.float64)
     deriv = (pos[:, None] ** (k - order)) * falling  # (n, degree + 1 - order)
-    return deriv @ coef[order:]
+    return _constant(deriv @ coef[order:], np, np.float64)
 
 
 def delta_frames_batch(

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._mfcc import _power_rows, pool_frames_batch
-from ._windows import _block_rows, _slot_frames
+from ._windows import _block_rows, _constant, _slot_frames
 
 #: Descriptors :func:`spectral_batch` can compute, in output order.
 SPECTRAL_DESCRIPTORS = (
@@ -103,8 +103,7 @@ def _spectral_constants(
     mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
     chroma = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0, n_chroma=n_chroma)
     freq = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    as32 = lambda a: xp.asarray(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
-    return as32(window), as32(mel.T), as32(chroma.T), as32(freq)
+    return _constant(window, xp), _constant(mel.T, xp), _constant(chroma.T, xp), _constant(freq, xp)
 
 
 def _floor_db_per_clip(db: Any, valid: Any, top_db: float | None, xp: ModuleType) -> Any:

@@ -35,6 +35,18 @@ def _windows_2d(a: Any, window: tuple[int, int], xp: ModuleType) -> Any:
     )
 
 
+def _constant(a: Any, xp: ModuleType, dtype: Any = np.float32) -> Any:
+    """A cached kernel constant (window, filter bank) on ``xp``, contiguous; read-only on NumPy.
+
+    The constants are cached per parameter set and shared by every call, so
+    a NumPy one cannot be written to by accident.
+    """
+    out = xp.asarray(np.ascontiguousarray(a, dtype=dtype))
+    if isinstance(out, np.ndarray):
+        out.flags.writeable = False
+    return out
+
+
 def _quiet(xp: ModuleType) -> Any:
     """Silence NumPy's overflow warnings where a kernel detects and handles overflow itself."""
     return np.errstate(over="ignore", invalid="ignore") if xp is np else contextlib.nullcontext()
