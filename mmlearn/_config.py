@@ -101,8 +101,9 @@ def set_config(device: str | None = None, progress: str | bool | None = None) ->
                 f"device must be one of {_DEVICES}, got {device!r}."
             )
         config["device"] = device
-    if check_progress(progress) is not None:
-        config["progress"] = check_progress(progress)
+    progress = check_progress(progress)
+    if progress is not None:
+        config["progress"] = progress
 
 
 @contextmanager

@@ -73,7 +73,8 @@ def progress_enabled(progress: bool | str | None = None, *, file: TextIO | None 
     >>> progress_enabled(True) in (True, False)
     True
     """
-    setting = get_config()["progress"] if check_progress(progress) is None else check_progress(progress)
+    progress = check_progress(progress)
+    setting = get_config()["progress"] if progress is None else progress
     if os.environ.get("TQDM_DISABLE", "").strip().lower() not in _FALSY:
         return False
     if setting == "auto":

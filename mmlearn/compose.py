@@ -86,6 +86,14 @@ def _all_nan_rows(Xt: Any) -> np.ndarray | None:
     return empty if empty.any() else None
 
 
+def _split_featureless(present: np.ndarray, kept: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(rows present with features, rows present without) over all rows; ``kept`` is over the present ones."""
+    featureless = np.zeros(len(present), dtype=bool)
+    if kept is not None:
+        featureless[np.flatnonzero(present)[~kept]] = True
+    return present & ~featureless, featureless
+
+
 def _fit_step(est: Any, X: Any, y: Any, params: dict, transform: bool) -> Any:
     """``est.fit``; with ``transform``, its output on X too (``fit_transform`` where it has one)."""
     if not transform:
@@ -546,11 +554,7 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         self._fit_positions = positions
         self._fit_labels = list(X.columns[positions]) if isinstance(X, pd.DataFrame) else None
         self.n_present_fit_ = int(present.sum() if kept is None else kept.sum())
-        featureless = np.zeros(n, dtype=bool)
-        if kept is not None:
-            featureless[np.flatnonzero(present)[~kept]] = True
-            present = present & ~featureless
-        return out, present, featureless, X, []
+        return (out, *_split_featureless(present, kept), X, [])
 
     def _fit_inner(self, estimator: Any, values: Any, y: Any, params: dict, *,
                    transform: bool = False) -> tuple[np.ndarray | None, Any]:
@@ -666,15 +670,11 @@ class Modality(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate(X, reset=False)
         values, present, absent = self._predict_selection(X)
-        featureless = np.zeros(len(present), dtype=bool)
         if not present.any():
-            return None, present, featureless, X, absent
+            return None, present, np.zeros(len(present), dtype=bool), X, absent
         with self._naming_rows(X, present):
             out, kept = self._inner(method, values[present])
-        if kept is not None:
-            featureless[np.flatnonzero(present)[~kept]] = True
-            present = present & ~featureless
-        return out, present, featureless, X, absent
+        return (out, *_split_featureless(present, kept), X, absent)
 
     def _present_output(self, method: str, X: Any) -> tuple[Any, np.ndarray]:
         """``method``'s output on the present rows (or None) and the presence mask, in one pass.
