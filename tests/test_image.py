@@ -833,3 +833,17 @@ def test_mnist_hog_equals_skimage_and_conv_beats_hog(shared_data):
         scores[name] = clf.score(F[2000:], y[2000:])
     assert scores["hog"] > 0.85, scores
     assert scores["conv"] > scores["hog"] + 0.01, scores
+
+
+def test_a_size_too_small_for_the_cells_is_a_parameter_error():
+    # it was blamed on sample 0 ("image of shape (16, 16) is too small"), which is 28 x 28
+    hog = HOGFeatures(size=(16, 16), pixels_per_cell=(8, 8), cells_per_block=(3, 3))
+    with pytest.raises(ValueError, match=r"^size=\(16, 16\) is too small for pixels_per_cell=\(8, 8\) and "
+                                         r"cells_per_block=\(3, 3\): HOG needs images of at least 24 rows and 24 columns\.$"):
+        hog.fit([np.zeros((28, 28))])
+    assert HOGFeatures(size=(24, 24), cells_per_block=(3, 3)).fit_transform([np.zeros((28, 28))]).shape == (1, 81)
+
+
+def test_an_input_size_smaller_than_the_patch_is_a_parameter_error():
+    with pytest.raises(ValueError, match=r"^input_size=\(4, 4\) is smaller than patch_size=6: no patch fits"):
+        ConvEmbedding(input_size=(4, 4)).fit([np.zeros((28, 28)), np.ones((28, 28))])

@@ -262,6 +262,13 @@ class HOGFeatures(_BatchFeatureExtractor):
         _check_pair("pixels_per_cell", self.pixels_per_cell)
         _check_pair("cells_per_block", self.cells_per_block)
         _check_pair("size", self.size, allow_none=True)
+        min_r, min_c = self._min_shape()
+        if self.size is not None and (self.size[0] < min_r or self.size[1] < min_c):
+            raise ValueError(
+                f"size={tuple(self.size)} is too small for pixels_per_cell="
+                f"{tuple(self.pixels_per_cell)} and cells_per_block={tuple(self.cells_per_block)}: "
+                f"HOG needs images of at least {min_r} rows and {min_c} columns."
+            )
         if self.block_norm not in _HOG_BLOCK_NORMS:
             raise ValueError(
                 f"block_norm must be one of {_HOG_BLOCK_NORMS}, got {self.block_norm!r}."
@@ -650,10 +657,15 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
     # -- parameters -------------------------------------------------------------
     def _check_params(self) -> None:
         _check_int("batch_size", self.batch_size, 1)
-        _check_pair("input_size", self.input_size, allow_none=True)
+        size = _check_pair("input_size", self.input_size, allow_none=True)
         _check_int("n_filters", self.n_filters, 1)
         _check_int("patch_size", self.patch_size, 1)
         _check_int("stride", self.stride, 1)
+        if size is not None and min(size) < self.patch_size:
+            raise ValueError(
+                f"input_size={tuple(size)} is smaller than patch_size={self.patch_size}: "
+                "no patch fits in the resized images."
+            )
         if self.pooling not in _POOLINGS:
             raise ValueError(f"pooling must be one of {_POOLINGS}, got {self.pooling!r}.")
         if not isinstance(self.whiten, (bool, np.bool_)):
