@@ -847,3 +847,18 @@ def test_a_size_too_small_for_the_cells_is_a_parameter_error():
 def test_an_input_size_smaller_than_the_patch_is_a_parameter_error():
     with pytest.raises(ValueError, match=r"^input_size=\(4, 4\) is smaller than patch_size=6: no patch fits"):
         ConvEmbedding(input_size=(4, 4)).fit([np.zeros((28, 28)), np.ones((28, 28))])
+
+
+def test_hog_rows_of_mixed_dtypes_do_not_depend_on_the_batch():
+    # float32, float64 and uint8 images in one batch: each is computed in its own work type
+    # (float32 for float32, float64 otherwise, as skimage does), not the stack's common type
+    rng = np.random.default_rng(3)
+    base = rng.random((4, 12, 12))
+    batch = [base[0].astype(np.float32), base[1], (base[2] * 255).astype(np.uint8), base[3].astype(np.float32)]
+    hog = HOGFeatures(pixels_per_cell=(4, 4), cells_per_block=(2, 2))
+    together = hog.fit_transform(batch)
+    for i, img in enumerate(batch):
+        alone = hog.fit_transform([img])[0]
+        assert np.array_equal(together[i], alone)
+        ref = sk_hog(img, orientations=9, pixels_per_cell=(4, 4), cells_per_block=(2, 2))
+        np.testing.assert_allclose(alone, ref, rtol=0, atol=HOG_ATOL)

@@ -38,7 +38,7 @@ from ._base import (
     _load_each,
 )
 from ._kernels._conv import conv_triangle_features, normalize_patches
-from ._kernels._hog import _HOG_BLOCK_NORMS, hog_batch
+from ._kernels._hog import _HOG_BLOCK_NORMS, _hog_work_dtype, hog_batch
 
 __all__ = ["HOGFeatures", "ConvEmbedding"]
 
@@ -313,6 +313,20 @@ class HOGFeatures(_BatchFeatureExtractor):
                 f"HOGFeatures needs images of one size, got shapes {sorted(shapes)}; "
                 "set size=(height, width)."
             )
+        # Each image's gradients are computed in its own float type (float32 for
+        # float16/32, else float64, as skimage does): stacking float32 with float64
+        # or uint8 images would compute some of them in the other type, and a row
+        # would depend on its batch neighbours. One kernel call per type.
+        work = [np.dtype(_hog_work_dtype(img.dtype)) for img in batch]
+        if len(set(work)) > 1:
+            out = None
+            for dt in sorted(set(work), key=str):
+                rows = [i for i, w in enumerate(work) if w == dt]
+                part = self._extract_batch([batch[i] for i in rows], xp)
+                if out is None:
+                    out = xp.empty((len(batch), part.shape[1]), dtype=part.dtype)
+                out[xp.asarray(rows)] = part
+            return out
         if any(img.ndim == 3 for img in batch):
             # a gray image's HOG equals that of its 3-channel copy
             batch = [img if img.ndim == 3 else np.repeat(img[..., None], 3, axis=2)
