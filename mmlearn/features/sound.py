@@ -215,8 +215,8 @@ class SpectralFeatures(_BatchFeatureExtractor):
             path = (_resolve_path(sample, self.base_dir)
                     if isinstance(sample, (str, os.PathLike)) else None)
             exc = ValueError(
-                f"{_where(index, path)}: its loudest sample is {peak:.3g}, beyond the "
-                f"{_MAX_AMPLITUDE:.3g} "
+                f"{_where(index, path)}: its loudest sample is {peak:.7g}, above 2**40 "
+                f"({_MAX_AMPLITUDE:.0f}), the most "
                 "that SpectralFeatures computes in float32 without overflow; rescale the clip "
                 "(e.g. divide by its peak), which changes only the level of the 'mel' block."
             )
