@@ -91,3 +91,18 @@ def test_fuse_falls_back_to_equal_weights_over_present_members():
     assert_allclose(fused[2], outputs[0, 2])  # only the zero-weighted member: it alone, not NaN
     nobody = fuse(outputs, np.zeros_like(present), np.array([[1.0, 1.0]]))
     assert np.isnan(nobody).all()
+
+
+def test_subnormal_weights_do_not_underflow_the_fused_probabilities():
+    # weight 5e-324 times a probability underflows to 0: the row still gets its member's output
+    from mmlearn.fusion._outputs import fuse
+
+    outputs = np.array([[[0.2, 0.8], [0.6, 0.4]], [[0.3, 0.7], [0.9, 0.1]], [[0.5, 0.5], [0.5, 0.5]]])
+    present = np.array([[True, True], [True, True], [False, True]])
+    W = np.array([[0.0, 5e-324, 0.0], [1e-300, 3e-300, 0.0], [0.0, 5e-324, 1.0]])
+    fused = fuse(outputs, present, W)
+    np.testing.assert_array_equal(fused[0], outputs[1])  # b alone carries weight
+    np.testing.assert_allclose(fused[1], 0.25 * outputs[0] + 0.75 * outputs[1], rtol=1e-12)
+    np.testing.assert_array_equal(fused[2, 0], outputs[1, 0])  # row 0: c absent, b alone
+    np.testing.assert_allclose(fused[2, 1], outputs[2, 1])  # row 1: c's weight 1 dominates
+    np.testing.assert_allclose(fused.sum(axis=2), 1.0)

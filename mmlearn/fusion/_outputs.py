@@ -194,6 +194,10 @@ def one_hot(codes: np.ndarray, k: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------- combining
+# Below this, a row's total weight may leave weight * output to underflow (float64).
+_UNDERFLOW_WEIGHT = 1e-250
+
+
 def combine(outputs: np.ndarray, present: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted sums of member outputs over the present members.
 
@@ -244,6 +248,12 @@ def fuse(outputs: np.ndarray, present: np.ndarray, weights: np.ndarray, *, mean:
     if mean:
         with np.errstate(invalid="ignore", divide="ignore"):
             num = num / den[:, :, None]
+        # present weights so small (subnormal) that weight * output underflowed to 0:
+        # those rows again, with the weights scaled up first (rare: a loop is fine)
+        for ci, ni in zip(*np.nonzero((den > 0) & (den < _UNDERFLOW_WEIGHT))):
+            w = weights[ci] * present[:, ni]
+            w = w / w.max()
+            num[ci, ni] = np.einsum("m,mk->k", w, np.where(present[:, ni, None], outputs[:, ni], 0.0)) / w.sum()
     empty = den <= 0
     if empty.any():
         eq_num, eq_den = combine(outputs, present, np.ones((1, outputs.shape[0])))
