@@ -207,6 +207,7 @@ def test_soft_voting_is_the_renormalised_weighted_mean_of_the_members_present(se
     w = np.asarray(weights)[:, None] * present
     # a row whose present members all weigh 0 falls back to their plain mean
     w = np.where(w.sum(axis=0) > 0, w, present.astype(float))
+    w = w / w.max(axis=0)  # each row's weights scaled up first: a subnormal one must not underflow
     expected = np.einsum("mn,mnk->nk", w, np.nan_to_num(outs)) / w.sum(axis=0)[:, None]
     proba = fusion.predict_proba(X)
     np.testing.assert_allclose(proba, expected, rtol=1e-12, atol=1e-12)
