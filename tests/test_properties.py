@@ -8,6 +8,9 @@
 - Soft voting with missing modalities is the weighted mean of the members
   present in the row, renormalised over them (a hand-written oracle); a
   row whose present members all weigh 0 gets their plain mean.
+- Modality gives the inner estimator's outputs on the present rows and NaN
+  elsewhere; stacking and ensemble selection give a probability
+  distribution on every row that has a modality.
 
 The examples are derandomised (a fixed set each run), so CI is stable; the
 drawing still covers magnitudes from subnormal to the largest finite values.
@@ -212,3 +215,56 @@ def test_soft_voting_is_the_renormalised_weighted_mean_of_the_members_present(se
     proba = fusion.predict_proba(X)
     np.testing.assert_allclose(proba, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+
+
+# ----------------------------------------------------- Modality, stacking
+def _table_with_holes(seed, missing, n=60):
+    """Three numeric modalities of a 3-class problem, each missing in a random fraction of rows."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = pd.DataFrame({c: y + rng.normal(0, 1.0, n) for c in "abc"})
+    for c, frac in zip("abc", missing):
+        X.loc[rng.random(n) < frac, c] = np.nan
+    for c in "abc":  # every modality keeps rows of every class to fit on
+        X.loc[[0, 1, 2], c] = [0.0, 1.0, 2.0]
+    return X, y
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), frac=st.floats(0.0, 0.9))
+def test_modality_outputs_are_the_inner_estimators_on_the_present_rows_and_nan_elsewhere(seed, frac):
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _table_with_holes(seed, [frac, 0.0, 0.0])
+    present = X["a"].notna().to_numpy()
+    m = Modality(["a"], LogisticRegression()).fit(X, y)
+    ref = LogisticRegression().fit(X.loc[present, ["a"]], y[present])
+    proba = m.predict_proba(X)
+    np.testing.assert_array_equal(m.presence_mask(X), present)
+    np.testing.assert_allclose(proba[present], ref.predict_proba(X.loc[present, ["a"]]), rtol=1e-12)
+    assert np.isnan(proba[~present]).all()
+    t = Modality(["a", "b"], StandardScaler())
+    Xt = t.fit_transform(X)
+    np.testing.assert_array_equal(Xt, t.transform(X))
+    np.testing.assert_allclose(Xt[present], StandardScaler().fit_transform(X.loc[present, ["a", "b"]]), rtol=1e-12)
+    assert np.isnan(Xt[~present]).all()
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), missing=st.lists(st.floats(0.0, 0.6), min_size=3, max_size=3),
+       method=st.sampled_from(["stacking", "selection"]))
+def test_stacked_and_selected_probabilities_are_distributions_on_every_covered_row(seed, missing, method):
+    from mmlearn.fusion import EnsembleSelectionClassifier, StackingFusionClassifier
+
+    X, y = _table_with_holes(seed, missing)
+    covered = X.notna().any(axis=1).to_numpy()
+    X, y = X[covered], y[covered]
+    members = [(c, Modality([c], LogisticRegression())) for c in "abc"]
+    model = (StackingFusionClassifier(members, cv=3) if method == "stacking"
+             else EnsembleSelectionClassifier(members, cv=3, n_iter=10, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a training part may lack a class: warned, handled
+        proba = model.fit(X, y).predict_proba(X)
+    assert proba.shape == (len(X), 3) and np.isfinite(proba).all() and (proba >= 0).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+    np.testing.assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])
