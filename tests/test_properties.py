@@ -184,6 +184,18 @@ def test_conv_embedding_of_finite_images_is_finite_or_names_the_sample(conv, bat
 
 
 # ----------------------------------------------------------------- fusion
+def _table_with_holes(seed, missing, n=60):
+    """Three numeric modalities of a 3-class problem, each missing in a random fraction of rows."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    X = pd.DataFrame({c: y + rng.normal(0, 1.0, n) for c in "abc"})
+    for c, frac in zip("abc", missing):
+        X.loc[rng.random(n) < frac, c] = np.nan
+    for c in "abc":  # every modality keeps rows of every class to fit on
+        X.loc[[0, 1, 2], c] = [0.0, 1.0, 2.0]
+    return X, y
+
+
 @SETTINGS
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -191,14 +203,7 @@ def test_conv_embedding_of_finite_images_is_finite_or_names_the_sample(conv, bat
     missing=st.lists(st.floats(0.0, 0.6), min_size=3, max_size=3),
 )
 def test_soft_voting_is_the_renormalised_weighted_mean_of_the_members_present(seed, weights, missing):
-    rng = np.random.default_rng(seed)
-    n = 60
-    y = np.arange(n) % 3
-    X = pd.DataFrame({c: y + rng.normal(0, 1.0, n) for c in "abc"})
-    for c, frac in zip("abc", missing):
-        X.loc[rng.random(n) < frac, c] = np.nan
-    for c in "abc":  # every member needs rows of every class to fit on
-        X.loc[[0, 1, 2], c] = [0.0, 1.0, 2.0]
+    X, y = _table_with_holes(seed, missing)
     members = [(c, Modality([c], LogisticRegression())) for c in "abc"]
     fusion = VotingFusionClassifier(members, voting="soft", weights=weights).fit(X, y)
     outs = np.stack([m.predict_proba(X) for m in fusion.estimators_])  # NaN rows where missing
@@ -218,18 +223,6 @@ def test_soft_voting_is_the_renormalised_weighted_mean_of_the_members_present(se
 
 
 # ----------------------------------------------------- Modality, stacking
-def _table_with_holes(seed, missing, n=60):
-    """Three numeric modalities of a 3-class problem, each missing in a random fraction of rows."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 3
-    X = pd.DataFrame({c: y + rng.normal(0, 1.0, n) for c in "abc"})
-    for c, frac in zip("abc", missing):
-        X.loc[rng.random(n) < frac, c] = np.nan
-    for c in "abc":  # every modality keeps rows of every class to fit on
-        X.loc[[0, 1, 2], c] = [0.0, 1.0, 2.0]
-    return X, y
-
-
 @SETTINGS
 @given(seed=st.integers(0, 2**32 - 1), frac=st.floats(0.0, 0.9))
 def test_modality_outputs_are_the_inner_estimators_on_the_present_rows_and_nan_elsewhere(seed, frac):
