@@ -35,6 +35,12 @@ def _resolve_path(path: str | os.PathLike, base_dir: str | os.PathLike | None) -
     return path
 
 
+def _where_sample(index: int | None, sample: Any, base_dir: str | os.PathLike | None = None) -> str:
+    """:func:`_where` for a sample: its index and, for a file, its path resolved as the loaders resolve it."""
+    path = _resolve_path(sample, base_dir) if isinstance(sample, (str, os.PathLike)) else None
+    return _where(index, path)
+
+
 def _check_path(path: str, index: int | None) -> None:
     if not os.path.exists(path):
         raise FileNotFoundError(f"{_where(index, path)}: file not found.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -492,6 +493,9 @@ def test_hog_mixed_sizes_files_without_size(tmp_path):
         Image.fromarray(np.zeros(shape, np.uint8)).save(paths[-1])
     with pytest.raises(ValueError, match=r"sample 1 \('.*1.png'\): .*set size"):
         HOGFeatures().fit(paths)
+    # relative to base_dir: the file is named as the loader resolved it, as load errors name it
+    with pytest.raises(ValueError, match=rf"^sample 1 \({re.escape(repr(str(tmp_path / '1.png')))}\): .*set size"):
+        HOGFeatures(base_dir=tmp_path).fit(["0.png", "1.png"])
 
 
 def test_hog_unreadable_file(tmp_path):

@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ..backend import get_namespace, to_host
-from ..io import _resolve_path, _where, load_image
+from ..io import _resolve_path, _where, _where_sample, load_image
 from ._base import (
     _PROGRESS_MIN_SAMPLES,
     _as_sample_list,
@@ -95,10 +95,6 @@ def _image_shape_hint(sample: Any, base_dir: Any = None) -> tuple[int, int] | No
     if len(shape) not in (2, 3) or 0 in shape:  # not an image: load_image says why
         return None
     return int(shape[0]), int(shape[1])
-
-
-def _path_of(sample: Any) -> str | None:
-    return os.fspath(sample) if isinstance(sample, (str, os.PathLike)) else None
 
 
 def _unflatten(sample: Any, size: tuple[int, int] | None) -> Any:
@@ -294,14 +290,14 @@ class HOGFeatures(_BatchFeatureExtractor):
         min_r, min_c = self._min_shape()
         if img.shape[0] < min_r or img.shape[1] < min_c:
             raise ValueError(
-                f"{_where(index, _path_of(sample))}: image of shape {img.shape[:2]} is too small "
+                f"{_where_sample(index, sample, self.base_dir)}: image of shape {img.shape[:2]} is too small "
                 f"for pixels_per_cell={tuple(self.pixels_per_cell)} and "
                 f"cells_per_block={tuple(self.cells_per_block)}: it needs at least {min_r} rows "
                 f"and {min_c} columns (set size=(height, width) to resize)."
             )
         if self.transform_sqrt and img.dtype.kind in "if" and img.min() < 0:
             raise ValueError(
-                f"{_where(index, _path_of(sample))}: transform_sqrt=True needs non-negative "
+                f"{_where_sample(index, sample, self.base_dir)}: transform_sqrt=True needs non-negative "
                 f"pixels, but the image has values down to {img.min()}."
             )
         return img
@@ -438,7 +434,7 @@ class HOGFeatures(_BatchFeatureExtractor):
             if first is None:
                 first = (i, shape)
             elif shape != first[1]:
-                where = _where(i, _path_of(s))
+                where = _where_sample(i, s, base_dir)
                 raise ValueError(
                     f"{where}: image of shape {shape} differs from sample {first[0]} of shape "
                     f"{first[1]}; HOGFeatures needs images of one size: set "
@@ -488,7 +484,7 @@ def _load_unit_image(sample: Any, index: int, *, n_channels: int | None,
         top = float(np.max(np.abs(img)))
         if top > _MAX_UNIT_FLOAT:
             raise ValueError(
-                f"{_where(index, _path_of(sample))}: float pixel values up to {top:.3g}; "
+                f"{_where_sample(index, sample, base_dir)}: float pixel values up to {top:.3g}; "
                 "float images are expected in [0, 1] (integer images are scaled by their "
                 f"dtype's maximum), and values beyond {_MAX_UNIT_FLOAT:.0e} overflow the "
                 "float32 computation: rescale the image."
@@ -693,7 +689,7 @@ class ConvEmbedding(TransformerMixin, BaseEstimator):
                                base_dir=self.base_dir)
         if min(img.shape[:2]) < self.patch_size:
             raise ValueError(
-                f"{_where(index, _path_of(sample))}: image of shape {img.shape[:2]} is smaller "
+                f"{_where_sample(index, sample, self.base_dir)}: image of shape {img.shape[:2]} is smaller "
                 f"than patch_size={self.patch_size}."
             )
         return img

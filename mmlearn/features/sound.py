@@ -11,13 +11,12 @@ CuPy, and equal to librosa's functions clip by clip.
 from __future__ import annotations
 
 import contextlib
-import os
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from ..io import _resolve_path, _where
+from ..io import _where_sample
 from ._kernels._spectral import (
     SPECTRAL_DESCRIPTORS,
     contrast_bands,
@@ -212,10 +211,8 @@ class SpectralFeatures(_BatchFeatureExtractor):
         y = MFCCFeatures._load(self, sample, index)
         peak = float(np.max(np.abs(y))) if y.size else 0.0
         if peak > _MAX_AMPLITUDE:
-            path = (_resolve_path(sample, self.base_dir)
-                    if isinstance(sample, (str, os.PathLike)) else None)
             exc = ValueError(
-                f"{_where(index, path)}: its loudest sample is {peak:.7g}, above 2**40 "
+                f"{_where_sample(index, sample, self.base_dir)}: its loudest sample is {peak:.7g}, above 2**40 "
                 f"({_MAX_AMPLITUDE:.0f}), the most "
                 "that SpectralFeatures computes in float32 without overflow; rescale the clip "
                 "(e.g. divide by its peak), which changes only the level of the 'mel' block."
