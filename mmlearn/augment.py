@@ -446,10 +446,6 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
             y_fit = np.concatenate([y] * reps)
         else:
             y_fit = None
-        fit_params = {
-            k: (np.concatenate([np.asarray(v)] * reps) if is_per_sample(v, n) else v)
-            for k, v in fit_params.items()
-        }
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight)
             if sample_weight.shape != (n,):
@@ -457,7 +453,12 @@ class AugmentedEstimator(MetaEstimatorMixin, BaseEstimator):
                     f"sample_weight has shape {sample_weight.shape}; expected ({n},), one "
                     "weight per sample of X."
                 )
-            fit_params["sample_weight"] = np.concatenate([sample_weight] * reps)
+            fit_params = {**fit_params, "sample_weight": sample_weight}
+        # per-sample metadata (sample_weight among it) is repeated for each copy
+        fit_params = {
+            k: (np.concatenate([np.asarray(v)] * reps) if is_per_sample(v, n) else v)
+            for k, v in fit_params.items()
+        }
         self.estimator_ = clone(self.estimator).fit(_pack(X_fit), y_fit, **fit_params)
         self.n_samples_fit_ = len(X_fit)
         return self

@@ -20,9 +20,8 @@ def _demo_models(memo) -> dict:
     """
     from ._bench._av_models import av_digits_models
 
-    models = av_digits_models(memo)
-    names = {"voting (searched weights)": "voting, searched weights", "voting (equal weights)": None}
-    return {names.get(k, k): m for k, m in models.items() if names.get(k, k) is not None}
+    renamed = {"voting (searched weights)": "voting, searched weights"}
+    return {renamed.get(k, k): m for k, m in av_digits_models(memo).items() if k != "voting (equal weights)"}
 
 
 def _with_missing(X, *, fraction: float = 0.3, seed: int = 0):

@@ -382,45 +382,39 @@ def _fold(estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: np.nda
     # evaluate's bar is the progress: no bars of the model's own inside a fold
     with using_feature_memo(memory), config_context(progress=False):
         if blas_threads is None:
-            return _timed_fold_body(*args)
+            return _fold_body(*args)
         # folds already run in parallel: BLAS threads on top would oversubscribe
         with threadpool_limits(limits=blas_threads, user_api="blas"):
-            return _timed_fold_body(*args)
-
-
-def _timed_fold_body(*args: Any) -> dict:
-    """:func:`_fold_body`, with ``work_time``: all it did (fit, predict, member outputs, scoring).
-
-    The BLAS limit set around it in a worker is left out: it is a cost of
-    running in parallel, not work a sequential run would do.
-    """
-    start = time.perf_counter()
-    result = _fold_body(*args)
-    result["work_time"] = time.perf_counter() - start
-    return result
+            return _fold_body(*args)
 
 
 def _fold_body(estimator: Any, X: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray,
                scorers: dict, classes: np.ndarray | None, pooled: bool, per_modality: bool,
                fit_params: dict) -> dict:
+    """Fit a clone on the training part, predict and score the test part.
+
+    ``work_time`` is all it did (fit, predict, member outputs, scoring); the
+    BLAS limit that :func:`_fold` sets around it in a worker is left out, a
+    cost of running in parallel rather than work a sequential run would do.
+    An error about one row names the user's row, not the fold's.
+    """
+    start = time.perf_counter()
     n = len(X)
-    est = clone(estimator)
+    est, X_train = clone(estimator), take_rows(X, train)
+    fit_start = time.perf_counter()
     try:
-        fit_time = _fit_fold(est, take_rows(X, train), y[train], fit_params)
+        est.fit(X_train, y[train], **fit_params)
     except Exception as exc:
-        restate_row(exc, train, n)  # an error about a row names the user's row, not the fold's
+        restate_row(exc, train, n)
         raise
+    fit_time = time.perf_counter() - fit_start
     try:
-        return _test_fold(est, take_rows(X, test), y, test, scorers, classes, pooled, per_modality, fit_time)
+        result = _test_fold(est, take_rows(X, test), y, test, scorers, classes, pooled, per_modality, fit_time)
     except Exception as exc:
         restate_row(exc, test, n)
         raise
-
-
-def _fit_fold(est: Any, X_train: Any, y_train: np.ndarray, fit_params: dict) -> float:
-    t0 = time.perf_counter()
-    est.fit(X_train, y_train, **fit_params)
-    return time.perf_counter() - t0
+    result["work_time"] = time.perf_counter() - start
+    return result
 
 
 def _test_fold(est: Any, X_test: Any, y: np.ndarray, test: np.ndarray, scorers: dict,

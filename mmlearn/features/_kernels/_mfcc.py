@@ -48,7 +48,6 @@ def _rfft_rows(x: Any, xp: ModuleType) -> Any:
     return xp.fft.rfft(x, axis=-1)
 
 
-
 def _power_rows(frames: Any, window: Any, work: Any, power: Any, xp: ModuleType) -> Any:
     """Power spectrum ``|rfft(frames * window)|**2`` of a block of frames, float32.
 
